@@ -1,0 +1,98 @@
+# Parley: developer entry points.
+#
+#   make run     build (debug) and serve ./data on http://127.0.0.1:8080 (HOST=, PORT= to change)
+#   make test    Swift tests; they also run the JS (node --test) and browser (pytest) suites
+#   make bench   release build + Tests/bench/run.sh (durable message rate vs a no-op POST)
+#   make deps    install what run and test need (Debian packages + PyPI); safe to repeat
+#
+# Assumes a Debian machine with the Swift toolchain on PATH. The deps targets change the system
+# only when something is missing.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+SWIFT  ?= swift
+PYTHON ?= python3
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+DATA   ?= ./data
+
+# apt-get needs root; use sudo when we are not.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Debian packages. libmagic (MIME sniffing) and libarchive (backups) are linked by the binary;
+# pkg-config finds libarchive at build time; tzdata backs the widgets' IANA time zones.
+RUN_DEBS   := libmagic-dev libarchive-dev tzdata pkg-config
+# Browser tests drive Debian's own Chromium (nothing is downloaded at test time); recommends are
+# skipped (udev, upower, printing…), but its recommended fonts are wanted for readable screenshots.
+# node runs the widget's unit tests: any node >= 18 on PATH will do, Debian's nodejs if there is none.
+TEST_DEBS  := chromium chromium-driver fonts-liberation $(if $(shell command -v node),,nodejs)
+BENCH_DEBS := wrk
+
+# PyPI packages for the browser and upload tests (tuspy's module is `tusclient`).
+PY_TEST_PKGS    := selenium pytest tuspy
+PY_TEST_MODULES := selenium, pytest, tusclient
+
+# $(call apt_ensure,PACKAGES): install those of PACKAGES that are not installed. Each target calls
+# this once with its whole list, so `apt-get update` runs at most once, and only when needed.
+define apt_ensure
+	@missing=""; \
+	for p in $(1); do \
+	  dpkg -s "$$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+.PHONY: deps deps-run deps-test bench-deps build run test bench clean
+
+deps: deps-test
+
+deps-run:
+	$(call apt_ensure,$(RUN_DEBS))
+
+# No virtualenv on purpose: `swift test` starts `python3 -m pytest` from PATH, so the packages must
+# be importable by that same interpreter, also when someone runs `swift test` by hand.
+# PIP_BREAK_SYSTEM_PACKAGES lets pip install into a Debian-managed Python (PEP 668); it then lands
+# in /usr/local, Debian's place for locally installed packages. Other Pythons ignore it.
+deps-test:
+	$(call apt_ensure,$(RUN_DEBS) $(TEST_DEBS))
+	@if ! $(PYTHON) -c 'import $(PY_TEST_MODULES)' 2>/dev/null; then \
+	  if ! $(PYTHON) -m pip --version >/dev/null 2>&1; then \
+	    echo "deps: installing python3-pip"; \
+	    $(SUDO) apt-get update -qq; \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip; \
+	  fi; \
+	  echo "deps: installing Python packages: $(PY_TEST_PKGS)"; \
+	  PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 \
+	    $(PYTHON) -m pip install -q $(PY_TEST_PKGS); \
+	  $(PYTHON) -c 'import $(PY_TEST_MODULES)'; \
+	fi
+
+bench-deps:
+	$(call apt_ensure,$(RUN_DEBS) $(BENCH_DEBS))
+
+build:
+	$(SWIFT) build
+
+run: deps-run build
+	./.build/debug/parley serve --data $(DATA) --host $(HOST) --port $(PORT) --public ./Public
+
+# Output is not filtered: swift test's own summary (and the node/pytest output it relays) is the
+# record CI keeps. PARLEY_PYTHON tells the Swift test which interpreter got the packages.
+test: deps-test
+	$(SWIFT) build --build-tests
+	PARLEY_PYTHON=$(PYTHON) $(SWIFT) test
+
+bench: bench-deps
+	$(SWIFT) build -c release
+	PARLEY_BIN=$(CURDIR)/.build/release/parley Tests/bench/run.sh
+
+# Removes build products only. Never touches data/: it holds the shop's conversations.
+clean:
+	$(SWIFT) package clean
+	rm -rf Tests/browser/__pycache__ Tests/bench/__pycache__

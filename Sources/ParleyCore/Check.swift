@@ -1,0 +1,62 @@
+import Foundation
+
+/// What `parley check` found.
+public struct CheckReport: Sendable {
+    public var logs = 0
+    public var events = 0
+    /// Problems still present after the run (non-empty → exit non-zero).
+    public var problems: [String] = []
+    /// What `--repair` fixed.
+    public var repaired: [String] = []
+    public var isHealthy: Bool { problems.isEmpty }
+}
+
+/// Verifies a data folder: every ticket log, the config files and the secret.
+public enum DataChecker {
+    /// With `repair`, torn tails are cut into `quarantine/`; damage in the middle of a log is only
+    /// reported, since no program can know which version of the history is right.
+    public static func run(layout: DataLayout, repair: Bool) throws -> CheckReport {
+        var report = CheckReport()
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: layout.root, isDirectory: &isDir), isDir.boolValue else {
+            throw ParleyError.io("\(layout.root) is not a data folder")
+        }
+        for path in try TicketStore.logPaths(layout: layout) {
+            report.logs += 1
+            let name = (path as NSString).lastPathComponent
+            let id = (name as NSString).deletingPathExtension
+            let rel = path.hasPrefix(layout.root + "/") ? String(path.dropFirst(layout.root.count + 1)) : path
+            if !TicketID.isValid(id) { report.problems.append("\(rel): file name is not a ticket id"); continue }
+            let contents: LogContents
+            do { contents = try TicketLog.read(path: path) } catch { report.problems.append("\(rel): \(error)"); continue }
+            report.events += contents.events.count
+            if !contents.tornTail.isEmpty {
+                if repair {
+                    let q = try TicketLog.cutTornTail(path: path, contents: contents, quarantineDir: layout.quarantine)
+                    report.repaired.append("\(rel): cut a torn tail of \(contents.tornTail.count) bytes into \(q ?? "quarantine")")
+                } else {
+                    report.problems.append("\(rel): torn tail of \(contents.tornTail.count) bytes (run `parley check --repair`)")
+                }
+            }
+            for d in contents.damage { report.problems.append("\(rel): \(d)") }
+            if let first = contents.events.first, first.type != EventType.opened || first.seq != 1 {
+                report.problems.append("\(rel): first event is \(first.type) #\(first.seq), expected ticket.opened #1")
+            }
+            if contents.events.isEmpty && contents.tornTail.isEmpty { report.problems.append("\(rel): empty log") }
+        }
+        if fm.fileExists(atPath: layout.agentsFile) {
+            if let data = fm.contents(atPath: layout.agentsFile), (try? JSONDecoder().decode([Agent].self, from: data)) != nil {} else {
+                report.problems.append("config/agents.json: not a valid agents file")
+            }
+        }
+        for f in (try? fm.contentsOfDirectory(atPath: layout.widgets)) ?? [] where f.hasSuffix(".json") && !f.hasPrefix(".") {
+            if let data = fm.contents(atPath: "\(layout.widgets)/\(f)"), (try? JSONDecoder().decode(Widget.self, from: data)) != nil { continue }
+            report.problems.append("config/widgets/\(f): not a valid widget file")
+        }
+        if fm.fileExists(atPath: layout.secretKey) {
+            do { _ = try ServerSecret.loadOrCreate(layout: layout) } catch { report.problems.append("secret.key: \(error)") }
+        }
+        return report
+    }
+}

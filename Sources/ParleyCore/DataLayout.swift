@@ -1,0 +1,54 @@
+import Foundation
+
+/// Paths inside the data folder (see data/README.md).
+public struct DataLayout: Sendable {
+    public let root: String
+    public init(root: String) {
+        self.root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
+    }
+    public var secretKey: String { "\(root)/secret.key" }
+    public var config: String { "\(root)/config" }
+    public var agentsFile: String { "\(config)/agents.json" }
+    public var widgets: String { "\(config)/widgets" }
+    public var tickets: String { "\(root)/tickets" }
+    public var attachments: String { "\(root)/attachments" }
+    public var uploads: String { "\(root)/uploads" }
+    public var quarantine: String { "\(root)/quarantine" }
+
+    /// The log of a ticket; its month folder comes from the id's date prefix.
+    public func ticketPath(_ id: String) -> String? {
+        guard TicketID.isValid(id) else { return nil }
+        let u = Array(id.utf8)
+        let month = String(decoding: u[0..<4], as: UTF8.self) + "-" + String(decoding: u[4..<6], as: UTF8.self)
+        return "\(tickets)/\(month)/\(id).jsonl"
+    }
+
+    /// Creates the folders of the layout (idempotent).
+    public func create() throws {
+        for d in [root, config, widgets, tickets, attachments, uploads, quarantine] { try Durable.makeDirectory(d) }
+    }
+}
+
+/// Ticket ids: `YYYYMMDD-` and 10 random base32 characters, e.g. `20261121-k3x9m2q7fa`.
+/// The date names the month folder; the random part makes ids unguessable.
+public enum TicketID {
+    static let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789".utf8)
+
+    public static func make(now: Date) -> String {
+        var tmv = tm()
+        var t = time_t(now.timeIntervalSince1970)
+        gmtime_r(&t, &tmv)
+        let date = String(format: "%04d%02d%02d", Int(tmv.tm_year) + 1900, Int(tmv.tm_mon) + 1, Int(tmv.tm_mday))
+        var g = SystemRandomNumberGenerator()
+        let rand = (0..<10).map { _ in alphabet[Int(g.next() % UInt64(alphabet.count))] }
+        return date + "-" + String(decoding: rand, as: UTF8.self)
+    }
+
+    public static func isValid(_ id: String) -> Bool {
+        let u = Array(id.utf8)
+        guard u.count == 19, u[8] == UInt8(ascii: "-") else { return false }
+        for i in 0..<8 where !(48...57).contains(u[i]) { return false }
+        for i in 9..<19 where !alphabet.contains(u[i]) { return false }
+        return true
+    }
+}

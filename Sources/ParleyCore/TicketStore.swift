@@ -1,0 +1,267 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// The outcome of an append: the stored events and whether they were already there (a retry).
+public struct AppendResult: Sendable {
+    public var events: [TicketEvent]
+    public var duplicate: Bool
+    public var summary: TicketSummary
+}
+
+/// Called after events are durable, in seq order per ticket.
+public typealias CommitObserver = @Sendable (TicketSummary, [TicketEvent]) -> Void
+
+/// The ticket store: one append-only log per ticket, one writer actor per ticket, a shared group
+/// committer, and an in-memory index of summaries rebuilt at start-up by folding the logs.
+public final class TicketStore: Sendable {
+    public let layout: DataLayout
+    let committer: GroupCommitter
+    let logger: Logger
+    let now: @Sendable () -> Date
+    private let index = Mutex<[String: TicketSummary]>([:])
+    private let writers = Mutex<[String: TicketWriter]>([:])
+    private let observer = Mutex<CommitObserver?>(nil)
+
+    public init(layout: DataLayout, logger: Logger, syncCalls: SyncCalls = .live, now: @escaping @Sendable () -> Date = { Date() }) throws {
+        self.layout = layout
+        try layout.create()
+        self.committer = try GroupCommitter(dataDirectory: layout.tickets, calls: syncCalls)
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Stops the committer after queued writes are done.
+    public func shutdown() { committer.shutdown() }
+
+    public var commitStats: CommitStats { committer.stats }
+    /// Why writes are refused (after a failed write or sync), or nil when the store is healthy.
+    public var unavailableReason: String? { committer.poisonReason }
+
+    public func setObserver(_ o: @escaping CommitObserver) { observer.withLock { $0 = o } }
+
+    /// What start-up found.
+    public struct LoadReport: Sendable {
+        public var tickets = 0
+        public var events = 0
+        public var recovered: [String] = []
+        public var damaged: [String] = []
+    }
+
+    /// Scans every log: cuts torn tails into quarantine, reports damage, folds summaries.
+    @discardableResult
+    public func load() throws -> LoadReport {
+        var report = LoadReport()
+        var summaries: [String: TicketSummary] = [:]
+        for path in try Self.logPaths(layout: layout) {
+            let id = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+            guard TicketID.isValid(id) else {
+                logger.warning("ignoring a file that is not a ticket log", metadata: ["path": "\(path)"])
+                continue
+            }
+            var contents = try TicketLog.read(path: path)
+            if !contents.tornTail.isEmpty {
+                let q = try TicketLog.cutTornTail(path: path, contents: contents, quarantineDir: layout.quarantine)
+                logger.warning("cut a torn tail off a ticket log", metadata: [
+                    "ticket": "\(id)", "bytes": "\(contents.tornTail.count)", "quarantine": "\(q ?? "")"])
+                report.recovered.append(id)
+                contents.tornTail = []
+            }
+            guard !contents.events.isEmpty else {
+                logger.error("ticket log has no events", metadata: ["ticket": "\(id)"])
+                report.damaged.append(id)
+                continue
+            }
+            var s = TicketSummary(id: id)
+            for e in contents.events { s.apply(e) }
+            if !contents.damage.isEmpty {
+                s.damaged = true
+                report.damaged.append(id)
+                logger.error("ticket log is damaged; the ticket is read-only until repaired", metadata: [
+                    "ticket": "\(id)", "damage": "\(contents.damage.joined(separator: "; "))"])
+            }
+            summaries[id] = s
+            report.tickets += 1
+            report.events += contents.events.count
+        }
+        index.withLock { $0 = summaries }
+        return report
+    }
+
+    /// Every `tickets/YYYY-MM/*.jsonl`, sorted.
+    public static func logPaths(layout: DataLayout) throws -> [String] {
+        let fm = FileManager.default
+        guard let months = try? fm.contentsOfDirectory(atPath: layout.tickets) else { return [] }
+        var out: [String] = []
+        for m in months.sorted() where !m.hasPrefix(".") {
+            let dir = "\(layout.tickets)/\(m)"
+            guard let files = try? fm.contentsOfDirectory(atPath: dir) else { continue }
+            for f in files.sorted() where f.hasSuffix(".jsonl") { out.append("\(dir)/\(f)") }
+        }
+        return out
+    }
+
+    // MARK: reading
+
+    public func summary(_ id: String) -> TicketSummary? { index.withLock { $0[id] } }
+
+    public func summaries(where keep: (TicketSummary) -> Bool = { _ in true }) -> [TicketSummary] {
+        index.withLock { $0.values.filter(keep) }
+    }
+
+    /// Durable events after `after`, in seq order.
+    public func events(ticket id: String, after: Int = 0) async throws -> [TicketEvent] {
+        try await writer(id).events(after: after)
+    }
+
+    /// Whether `token` is the visitor token of ticket `id` (constant-time).
+    public func visitorTokenMatches(ticket id: String, token: String) -> Bool {
+        guard let s = summary(id), !s.tokenHash.isEmpty else { return false }
+        return Tokens.matches(token: token, hash: s.tokenHash)
+    }
+
+    // MARK: writing
+
+    /// Opens a new ticket: writes `opened` (and any following drafts, e.g. the first message) as
+    /// the first records of a new log. Returns the summary and the visitor's bearer token, which
+    /// is stored only as a hash.
+    public func createTicket(opened: TicketEvent, then more: [TicketEvent] = []) async throws -> (TicketSummary, String) {
+        if let reason = committer.poisonReason { throw ParleyError.storeUnavailable(reason) }
+        let token = Tokens.random()
+        var first = opened
+        first.type = EventType.opened
+        first.tokenHash = Tokens.hash(token)
+        var id = TicketID.make(now: now())
+        while summary(id) != nil { id = TicketID.make(now: now()) }
+        guard let path = layout.ticketPath(id) else { throw ParleyError.io("bad ticket id") }
+        try Durable.makeDirectory((path as NSString).deletingLastPathComponent)
+        let w = try TicketWriter(newTicket: id, path: path, store: self)
+        writers.withLock { $0[id] = w }
+        let result = try await w.append([first] + more, clientId: more.first?.clientId)
+        return (result.summary, token)
+    }
+
+    /// Appends events to a ticket. With a `clientId`, a retry returns the stored events instead
+    /// of writing them twice.
+    public func append(ticket id: String, _ drafts: [TicketEvent], clientId: String? = nil) async throws -> AppendResult {
+        guard summary(id) != nil else { throw ParleyError.ticketNotFound }
+        return try await writer(id).append(drafts, clientId: clientId)
+    }
+
+    func writer(_ id: String) throws -> TicketWriter {
+        if let w = writers.withLock({ $0[id] }) { return w }
+        guard summary(id) != nil, let path = layout.ticketPath(id) else { throw ParleyError.ticketNotFound }
+        let loaded = try TicketWriter(existing: id, path: path, store: self)
+        return writers.withLock { dict in
+            if let w = dict[id] { return w }
+            dict[id] = loaded
+            return loaded
+        }
+    }
+
+    func didCommit(_ summary: TicketSummary, _ events: [TicketEvent]) {
+        index.withLock { $0[summary.id] = summary }
+        observer.withLock { $0 }?(summary, events)
+    }
+}
+
+/// The single writer of one ticket's log: assigns seqs, queues lines to the group committer in
+/// order, and publishes events only once they are durable.
+actor TicketWriter {
+    let id: String
+    let path: String
+    private unowned let store: TicketStore
+    private var fd: Int32 = -1
+    private var isNewFile: Bool
+    private var events: [TicketEvent]
+    private var summary: TicketSummary
+    private var nextSeq: Int
+    private var clientIds: [String: ClosedRange<Int>] = [:]
+    private var inflight: [String: (CommitHandle, [TicketEvent])] = [:]
+    private var committed: [Int: TicketEvent] = [:]
+
+    init(newTicket id: String, path: String, store: TicketStore) throws {
+        self.id = id; self.path = path; self.store = store
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw ParleyError.io("cannot create \(path): \(errnoString())") }
+        isNewFile = true
+        events = []
+        summary = TicketSummary(id: id)
+        nextSeq = 1
+    }
+
+    init(existing id: String, path: String, store: TicketStore) throws {
+        self.id = id; self.path = path; self.store = store
+        let contents = try TicketLog.read(path: path)
+        if !contents.tornTail.isEmpty {
+            // Only possible if the file changed behind our back since start-up.
+            try TicketLog.cutTornTail(path: path, contents: contents, quarantineDir: store.layout.quarantine)
+        }
+        events = contents.events
+        var s = TicketSummary(id: id)
+        for e in events { s.apply(e) }
+        s.damaged = !contents.damage.isEmpty
+        summary = s
+        nextSeq = (events.last?.seq ?? 0) + 1
+        isNewFile = false
+        for e in events {
+            if let c = e.clientId, e.type == EventType.message {
+                clientIds[c] = clientIds[c].map { $0.lowerBound...e.seq } ?? e.seq...e.seq
+            }
+        }
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    func events(after: Int) -> [TicketEvent] {
+        // seqs are 1…n without gaps, so the index of seq k is k-1 (unless the log is damaged).
+        if !summary.damaged, after >= 0, after < events.count, events[after].seq == after + 1 {
+            return Array(events[after...])
+        }
+        return events.filter { $0.seq > after }
+    }
+
+    func append(_ drafts: [TicketEvent], clientId: String?) async throws -> AppendResult {
+        if summary.damaged {
+            throw ParleyError.conflict("This ticket's log is damaged and read-only; run `parley check`.")
+        }
+        if let c = clientId {
+            if let range = clientIds[c] {
+                return AppendResult(events: events.filter { range.contains($0.seq) }, duplicate: true, summary: summary)
+            }
+            if let (handle, evs) = inflight[c] {
+                try await handle.wait()
+                return AppendResult(events: evs, duplicate: true, summary: summary)
+            }
+        }
+        if fd < 0 {
+            fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+            guard fd >= 0 else { throw ParleyError.io("cannot open \(path): \(errnoString())") }
+        }
+        let at = Timestamp.format(store.now())
+        var prepared: [TicketEvent] = []
+        var bytes: [UInt8] = []
+        for var d in drafts {
+            d.seq = nextSeq; d.at = at
+            nextSeq += 1
+            bytes += d.json(forLog: true); bytes.append(0x0A)
+            prepared.append(d)
+        }
+        let dir = isNewFile ? (path as NSString).deletingLastPathComponent : nil
+        isNewFile = false
+        // Submitted synchronously inside this actor turn, so lines reach the file in seq order.
+        let handle = store.committer.submit(fd: fd, bytes: bytes, newFileDirectory: dir)
+        if let c = clientId { inflight[c] = (handle, prepared) }
+        defer { if let c = clientId { inflight[c] = nil } }
+        try await handle.wait()
+        if let c = clientId, let first = prepared.first, let last = prepared.last { clientIds[c] = first.seq...last.seq }
+        for e in prepared { committed[e.seq] = e }
+        // Publish in seq order even if continuations resume out of order.
+        var published: [TicketEvent] = []
+        while let e = committed.removeValue(forKey: (events.last?.seq ?? 0) + 1) {
+            events.append(e); summary.apply(e); published.append(e)
+        }
+        if !published.isEmpty { store.didCommit(summary, published) }
+        return AppendResult(events: prepared, duplicate: false, summary: summary)
+    }
+}

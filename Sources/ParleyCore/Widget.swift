@@ -1,0 +1,171 @@
+import Foundation
+
+/// One pre-chat form field of a widget.
+public struct FormField: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable, CaseIterable { case name, email, category, phone, id, custom, reason }
+    public var id: String
+    public var type: Kind
+    public var label: String
+    public var hint: String?
+    public var required: Bool
+    public var maxLength: Int
+    public var options: [String]?
+
+    public init(id: String, type: Kind, label: String, hint: String? = nil, required: Bool, maxLength: Int = 200, options: [String]? = nil) {
+        self.id = id; self.type = type; self.label = label; self.hint = hint
+        self.required = required; self.maxLength = maxLength; self.options = options
+    }
+
+    enum CodingKeys: String, CodingKey { case id, type, label, hint, required, maxLength, options }
+    public init(from d: any Decoder) throws {
+        let c = try d.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        type = try c.decode(Kind.self, forKey: .type)
+        label = try c.decodeIfPresent(String.self, forKey: .label) ?? id
+        hint = try c.decodeIfPresent(String.self, forKey: .hint)
+        required = try c.decodeIfPresent(Bool.self, forKey: .required) ?? false
+        maxLength = try c.decodeIfPresent(Int.self, forKey: .maxLength) ?? 200
+        options = try c.decodeIfPresent([String].self, forKey: .options)
+    }
+
+    /// Name, email, subject, message: the default pre-chat form.
+    public static let defaults: [FormField] = [
+        FormField(id: "name", type: .name, label: "Name", required: true, maxLength: 80),
+        FormField(id: "email", type: .email, label: "Email", required: true, maxLength: 254),
+        FormField(id: "subject", type: .custom, label: "Subject", required: false, maxLength: 200),
+        FormField(id: "message", type: .reason, label: "Message", required: true, maxLength: Limits.messageLength),
+    ]
+}
+
+/// Server-wide limits on what clients send.
+public enum Limits {
+    /// Characters in one chat message or note.
+    public static let messageLength = 4000
+    /// Bytes of a JSON request body.
+    public static let jsonBody = 64 * 1024
+    /// Characters of a client message id.
+    public static let clientIdLength = 64
+    /// Characters of page URL / title / user agent kept at ticket start.
+    public static let metaLength = 512
+    /// Characters of a tag.
+    public static let tagLength = 40
+}
+
+/// A chat widget's settings. Unknown keys are ignored and missing ones take defaults, so older
+/// config files keep loading as settings are added.
+public struct Widget: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var welcome: String
+    public var color: String
+    public var alignment: String
+    public var spacing: Int
+    public var allowedOrigins: [String]
+    public var fields: [FormField]
+    public var feedback: Bool
+    public var targetResponseSeconds: Int
+    public var maxFileSize: Int
+    public var maxFiles: Int
+    public var typingPreview: Bool
+
+    public init(id: String, name: String) {
+        self.id = id; self.name = name
+        welcome = "Hi! How can we help you today?"
+        color = "#2f6fed"; alignment = "right"; spacing = 25
+        allowedOrigins = []; fields = FormField.defaults; feedback = true
+        targetResponseSeconds = 120; maxFileSize = 5 * 1024 * 1024; maxFiles = 5; typingPreview = false
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, welcome, color, alignment, spacing, allowedOrigins, fields, feedback
+        case targetResponseSeconds, maxFileSize, maxFiles, typingPreview
+    }
+
+    public init(from d: any Decoder) throws {
+        let c = try d.container(keyedBy: CodingKeys.self)
+        let id = try c.decode(String.self, forKey: .id)
+        self.init(id: id, name: try c.decodeIfPresent(String.self, forKey: .name) ?? id)
+        welcome = try c.decodeIfPresent(String.self, forKey: .welcome) ?? welcome
+        color = try c.decodeIfPresent(String.self, forKey: .color) ?? color
+        alignment = try c.decodeIfPresent(String.self, forKey: .alignment) ?? alignment
+        spacing = try c.decodeIfPresent(Int.self, forKey: .spacing) ?? spacing
+        allowedOrigins = try c.decodeIfPresent([String].self, forKey: .allowedOrigins) ?? allowedOrigins
+        fields = try c.decodeIfPresent([FormField].self, forKey: .fields) ?? fields
+        feedback = try c.decodeIfPresent(Bool.self, forKey: .feedback) ?? feedback
+        targetResponseSeconds = try c.decodeIfPresent(Int.self, forKey: .targetResponseSeconds) ?? targetResponseSeconds
+        maxFileSize = try c.decodeIfPresent(Int.self, forKey: .maxFileSize) ?? maxFileSize
+        maxFiles = try c.decodeIfPresent(Int.self, forKey: .maxFiles) ?? maxFiles
+        typingPreview = try c.decodeIfPresent(Bool.self, forKey: .typingPreview) ?? typingPreview
+    }
+
+    /// The `demo` widget a fresh data folder gets: shows everywhere, always open, any origin.
+    public static var demo: Widget {
+        var w = Widget(id: "demo", name: "Demo shop")
+        w.welcome = "Hi! Ask us anything about our products."
+        return w
+    }
+
+    /// Whether a browser origin may use this widget: an empty list allows any origin.
+    public func allows(origin: String) -> Bool {
+        allowedOrigins.isEmpty || allowedOrigins.contains { $0.lowercased() == origin.lowercased() }
+    }
+
+    public static func isValidID(_ id: String) -> Bool {
+        !id.isEmpty && id.count <= 40 && id.utf8.allSatisfy {
+            (97...122).contains($0) || (48...57).contains($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_")
+        }
+    }
+}
+
+/// Validates pre-chat form answers against a widget's fields.
+public enum FormValidator {
+    /// Returns the cleaned answers, or throws `.invalid` naming every bad field.
+    public static func validate(_ answers: [String: String], fields: [FormField]) throws -> [String: String] {
+        var errors: [String: String] = [:]
+        var clean: [String: String] = [:]
+        let known = Set(fields.map(\.id))
+        for key in answers.keys where !known.contains(key) {
+            errors[key] = "Unknown field."
+        }
+        for f in fields {
+            let value = (answers[f.id] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            if value.isEmpty {
+                if f.required { errors[f.id] = "\(f.label) cannot be empty." }
+                continue
+            }
+            if value.count > f.maxLength {
+                errors[f.id] = "\(f.label) is too long (at most \(f.maxLength) characters)."
+                continue
+            }
+            switch f.type {
+            case .email:
+                if !isEmail(value) { errors[f.id] = "\(f.label) is not a valid email address." ; continue }
+            case .phone:
+                let allowed = CharacterSet(charactersIn: "+0123456789 ()-./")
+                if value.unicodeScalars.contains(where: { !allowed.contains($0) }) || value.filter(\.isNumber).count < 4 {
+                    errors[f.id] = "\(f.label) is not a valid phone number."; continue
+                }
+            case .category:
+                if let opts = f.options, !opts.contains(value) {
+                    errors[f.id] = "\(f.label) must be one of: \(opts.joined(separator: ", "))."; continue
+                }
+            default: break
+            }
+            if value.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\t" }) {
+                errors[f.id] = "\(f.label) contains control characters."; continue
+            }
+            clean[f.id] = f.type == .email ? value.lowercased() : value
+        }
+        if !errors.isEmpty { throw ParleyError.invalid(errors) }
+        return clean
+    }
+
+    /// A pragmatic email check: one @, a non-empty local part, a dotted domain, no spaces.
+    public static func isEmail(_ s: String) -> Bool {
+        let parts = s.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[0].count <= 64 else { return false }
+        let domain = parts[1]
+        guard domain.contains("."), !domain.hasPrefix("."), !domain.hasSuffix("."), !domain.contains("..") else { return false }
+        return !s.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" || $0 == "," })
+    }
+}

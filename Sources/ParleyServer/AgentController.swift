@@ -1,0 +1,374 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOPosix
+import ParleyCore
+
+/// The agent side: login, the ticket list, one ticket, and every action on it. Authorised by
+/// the session cookie; an agent only reaches tickets of widgets it was given (admins: all).
+struct AgentController {
+    let services: ParleyServices
+
+    static let loginIPRule = RateLimiter.Rule(burst: 10, perSecond: 10.0 / 60)
+    static let loginEmailRule = RateLimiter.Rule(burst: 5, perSecond: 1.0 / 60)
+
+    func addRoutes(to router: Router<ParleyContext>) {
+        let g = router.group("api/agent")
+        g.post("login", use: login)
+        g.post("logout", use: logout)
+        g.get("me", use: me)
+        g.get("tickets", use: list)
+        g.get("tickets/:ticket", use: show)
+        g.post("tickets/:ticket/open", use: openTicket)
+        g.post("tickets/:ticket/messages", use: postMessage)
+        g.post("tickets/:ticket/typing", use: typing)
+        g.post("tickets/:ticket/notes", use: note)
+        g.post("tickets/:ticket/status", use: status)
+        g.post("tickets/:ticket/priority", use: priority)
+        g.post("tickets/:ticket/tags", use: tags)
+        g.post("tickets/:ticket/assign", use: assign)
+        g.post("tickets/:ticket/close", use: closeTicket)
+        g.post("tickets/:ticket/reopen", use: reopen)
+        g.get("live", use: live)
+        router.post("api/setup", use: setup)
+    }
+
+    // MARK: auth
+
+    func currentAgent(_ request: Request) throws -> Agent {
+        guard let value = request.cookies[Sessions.cookieName]?.value,
+              let agent = services.sessions.verify(value, config: services.config) else {
+            throw APIError(.unauthorized, "not_signed_in", "Please sign in.")
+        }
+        return agent
+    }
+
+    func visibleTicket(_ request: Request, context: ParleyContext) throws -> (Agent, TicketSummary) {
+        let agent = try currentAgent(request)
+        let id = try context.parameters.require("ticket")
+        guard TicketID.isValid(id), let t = services.store.summary(id) else { throw ParleyError.ticketNotFound }
+        guard agent.canSee(widget: t.widget) else {
+            throw APIError(.forbidden, "widget_forbidden", "You do not have access to the widget \(t.widget).")
+        }
+        return (agent, t)
+    }
+
+    func sessionCookie(_ value: String, request: Request, maxAge: Int) -> Cookie {
+        let secure = request.uri.scheme == .https || request.headers[.forwardedProto] == "https"
+        return Cookie(name: Sessions.cookieName, value: value, maxAge: maxAge, path: "/", secure: secure, httpOnly: true, sameSite: .strict)
+    }
+
+    static func agentJSON(_ a: Agent, _ w: inout JSONText) {
+        w.beginObject()
+        w.key("id"); w.string(a.id); w.key("email"); w.string(a.email); w.key("name"); w.string(a.name)
+        w.key("role"); w.string(a.role.rawValue)
+        w.key("widgets"); w.beginArray(); for x in a.widgets { w.string(x) }; w.endArray()
+        w.endObject()
+    }
+
+    struct LoginBody: Decodable { var email: String; var password: String }
+
+    @Sendable func login(_ request: Request, context: ParleyContext) async throws -> Response {
+        let body = try await request.decodeJSON(LoginBody.self, context: context)
+        let email = body.email.trimmingCharacters(in: .whitespaces).lowercased()
+        try services.limiter.take("login-ip:\(context.clientIP)", Self.loginIPRule)
+        try services.limiter.take("login-email:\(email)", Self.loginEmailRule)
+        let agent = services.config.agent(email: email)
+        let hash = agent?.passwordHash ?? Passwords.decoy
+        // bcrypt is slow on purpose: keep it off the event loops.
+        let ok = try await NIOThreadPool.singleton.runIfActive { Passwords.verify(body.password, hash: hash) }
+        guard ok, let agent else {
+            throw APIError(.unauthorized, "invalid_credentials", "Wrong email or password.")
+        }
+        guard !agent.disabled else { throw APIError(.forbidden, "account_disabled", "This account is disabled. Ask your admin.") }
+        var r = JSONResponse.make { w in w.beginObject(); w.key("agent"); Self.agentJSON(agent, &w); w.endObject() }
+        r.setCookie(sessionCookie(services.sessions.create(for: agent), request: request, maxAge: Int(Sessions.lifetime)))
+        return r
+    }
+
+    @Sendable func logout(_ request: Request, context: ParleyContext) async throws -> Response {
+        if let v = request.cookies[Sessions.cookieName]?.value { services.sessions.revoke(v) }
+        var r = Response(status: .noContent)
+        r.setCookie(sessionCookie("", request: request, maxAge: 0))
+        return r
+    }
+
+    @Sendable func me(_ request: Request, context: ParleyContext) async throws -> Response {
+        let agent = try currentAgent(request)
+        let widgets = services.config.widgets.filter { agent.canSee(widget: $0.id) }
+        return JSONResponse.make { w in
+            w.beginObject()
+            w.key("agent"); Self.agentJSON(agent, &w)
+            w.key("widgets"); w.beginArray()
+            for x in widgets {
+                w.beginObject(); w.key("id"); w.string(x.id); w.key("name"); w.string(x.name)
+                w.key("targetResponseSeconds"); w.int(x.targetResponseSeconds); w.endObject()
+            }
+            w.endArray()
+            w.endObject()
+        }
+    }
+
+    struct SetupBody: Decodable { var token: String; var email: String; var name: String; var password: String }
+
+    /// Creates the first admin with the one-time link printed at start-up.
+    @Sendable func setup(_ request: Request, context: ParleyContext) async throws -> Response {
+        let body = try await request.decodeJSON(SetupBody.self, context: context)
+        guard services.setupToken != nil else {
+            throw APIError(.gone, "setup_done", "An admin already exists; sign in at /agent.")
+        }
+        try services.limiter.take("setup:\(context.clientIP)", Self.loginIPRule)
+        try Passwords.validate(body.password)
+        guard services.consumeSetupToken(body.token) else {
+            throw APIError(.forbidden, "invalid_setup_token", "This setup link is not valid. Use the link the server printed at start-up.")
+        }
+        let config = services.config
+        let agent: Agent
+        do {
+            agent = try await NIOThreadPool.singleton.runIfActive {
+                try config.addAgent(email: body.email, name: body.name, role: .admin, password: body.password, widgets: ["*"])
+            }
+        } catch {
+            _ = services.setupToken  // a new token for the next try; the old link is spent
+            throw error
+        }
+        var r = JSONResponse.make(.created) { w in w.beginObject(); w.key("agent"); Self.agentJSON(agent, &w); w.endObject() }
+        r.setCookie(sessionCookie(services.sessions.create(for: agent), request: request, maxAge: Int(Sessions.lifetime)))
+        return r
+    }
+
+    // MARK: tickets
+
+    @Sendable func list(_ request: Request, context: ParleyContext) async throws -> Response {
+        let agent = try currentAgent(request)
+        let q = request.uri.queryParameters
+        let status = try q.get("status").map { s -> TicketStatus in
+            guard let v = TicketStatus(rawValue: String(s)) else {
+                throw APIError(.badRequest, "invalid_query", "status must be open, pending or closed.")
+            }
+            return v
+        }
+        let widget = q.get("widget").map { String($0) }
+        let tag = q.get("tag").map { String($0) }
+        let assignee = q.get("assignee").map { String($0) }
+        let email = q.get("email").map { String($0).lowercased() }
+        let text = q.get("q").map { String($0).lowercased() }.flatMap { $0.isEmpty ? nil : $0 }
+        let limit = try request.intQuery("limit", default: 200, range: 1...1000)
+        var rows = services.store.summaries { s in
+            guard agent.canSee(widget: s.widget) else { return false }
+            if let status, s.status != status { return false }
+            if let widget, s.widget != widget { return false }
+            if let tag, !s.tags.contains(tag) { return false }
+            if let assignee {
+                switch assignee {
+                case "me": if s.assignee != agent.id { return false }
+                case "none": if s.assignee != nil { return false }
+                default: if s.assignee != assignee { return false }
+                }
+            }
+            if let email, s.visitorEmail != email { return false }
+            if let text {
+                let hay = [s.id, s.visitorName ?? "", s.visitorEmail ?? "", s.subject ?? "", s.lastMessagePreview ?? ""]
+                    .joined(separator: "\n").lowercased()
+                if !hay.contains(text) { return false }
+            }
+            return true
+        }
+        rows.sort { ($0.lastMessageAt ?? $0.createdAt) > ($1.lastMessageAt ?? $1.createdAt) }
+        let total = rows.count
+        return JSONResponse.make { w in
+            w.beginObject()
+            w.key("tickets"); w.beginArray(); for s in rows.prefix(limit) { w.raw(s.json()) }; w.endArray()
+            w.key("total"); w.int(total)
+            w.endObject()
+        }
+    }
+
+    @Sendable func show(_ request: Request, context: ParleyContext) async throws -> Response {
+        let (_, t) = try visibleTicket(request, context: context)
+        let events = try await services.store.events(ticket: t.id)
+        let previous = t.visitorEmail.map { email in
+            services.store.summaries { $0.visitorEmail == email && $0.id != t.id }.sorted { $0.createdAt > $1.createdAt }
+        } ?? []
+        return JSONResponse.make { w in
+            w.beginObject()
+            w.key("ticket"); w.raw((services.store.summary(t.id) ?? t).json())
+            w.key("events"); w.beginArray(); for e in events { w.raw(e.json()) }; w.endArray()
+            w.key("previous"); w.beginArray(); for p in previous.prefix(20) { w.raw(p.json()) }; w.endArray()
+            w.endObject()
+        }
+    }
+
+    func actor(_ a: Agent) -> EventActor { EventActor(kind: .agent, id: a.id, name: a.name) }
+
+    /// Opening a ticket assigns it to the caller if nobody has it, and tells the visitor the
+    /// agent joined.
+    @Sendable func openTicket(_ request: Request, context: ParleyContext) async throws -> Response {
+        let (agent, t) = try visibleTicket(request, context: context)
+        var drafts: [TicketEvent] = []
+        if t.assignee == nil && t.status != .closed {
+            var a = TicketEvent(type: EventType.assigned, by: actor(agent))
+            a.agent = agent.id; a.agentName = agent.name
+            drafts.append(a)
+        }
+        if (t.assignee == nil || t.assignee == agent.id) && !t.joinedAgents.contains(agent.id) && t.status != .closed {
+            drafts.append(TicketEvent(type: EventType.agentJoined, by: actor(agent)))
+        }
+        let r = drafts.isEmpty ? nil : try await services.store.append(ticket: t.id, drafts)
+        return JSONResponse.make { w in
+            w.beginObject()
+            w.key("ticket"); w.raw((r?.summary ?? t).json())
+            w.key("events"); w.beginArray(); for e in r?.events ?? [] { w.raw(e.json()) }; w.endArray()
+            w.endObject()
+        }
+    }
+
+    @Sendable func postMessage(_ request: Request, context: ParleyContext) async throws -> Response {
+        let (agent, t) = try visibleTicket(request, context: context)
+        let body = try await request.decodeJSON(VisitorController.MessageBody.self, context: context)
+        let draft = try MessageRules.draft(body.id, body.text, body.attachments, by: actor(agent))
+        if t.status == .closed {
+            throw APIError(.conflict, "ticket_closed", "This ticket is closed; reopen it to reply.")
+        }
+        return MessageRules.response(try await services.store.append(ticket: t.id, [draft], clientId: body.id))
+    }
+
+    @Sendable func typing(_ request: Request, context: ParleyContext) async throws -> Response {
+        let (agent, t) = try visibleTicket(request, context: context)
+        services.hub.publishTyping(ticket: t.id, widget: t.widget, by: actor(agent), text: nil, toVisitor: true, toAgents: true)
+        return Response(status: .noContent)
+    }
+
+    struct NoteBody: Decodable { var text: String }
+
+    @Sendable func note(_ request: Request, context: ParleyContext) async throws -> Response {
+        let (agent, t) = try visibleTicket(request, context: context)
+        let body = try await request.decodeJSON(NoteBody.self, context: context)
+        let text = body.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.isEmpty { throw ParleyError.invalid(["text": "The note cannot be empty."]) }
+        if text.count > Limits.messageLength { throw ParleyError.invalid(["text": "The note is too long (at most \(Limits.messageLength) characters)."]) }
+        var e = TicketEvent(type: EventType.note, by: actor(agent))
+        e.text = text
+        return try await appended(t, [e])
+    }
+
+    struct StatusBody: Decodable { var status: String }
+
+    @Sendable func status(_ request: Request, context: ParleyContext) async throws -> Response {
+        let (agent, t) = try visibleTicket(request, context: context)
+        let body = try await request.decodeJSON(StatusBody.self, context: context)
+        guard let s = TicketStatus(rawValue: body.status) else {
+            throw ParleyError.invalid(["status": "Use open, pending or closed."])
+        }
+        if s == t.status { return JSONResponse.events([]) }
+        var e = TicketEvent(type: EventType.status, by: actor(agent))
+        e.status = s.rawValue
+        return try await appended(t, [e])
+    }
+
+    struct PriorityBody: Decodable { var priority: String }
+
+    @Sendable func priority(_ request: Request, context: ParleyContext) async throws -> Response {
+        let (agent, t) = try visibleTicket(request, context: context)
+        let body = try await request.decodeJSON(PriorityBody.self, context: context)
+        guard let p = TicketPriority(rawValue: body.priority) else {
+            throw ParleyError.invalid(["priority": "Use low, normal, high or urgent."])
+        }
+        if p == t.priority { return JSONResponse.events([]) }
+        var e = TicketEvent(type: EventType.priority, by: actor(agent))
+        e.priority = p.rawValue
+        return try await appended(t, [e])
+    }
+
+    struct TagsBody: Decodable { var add: [String]?; var remove: [String]? }
+
+    @Sendable func tags(_ request: Request, context: ParleyContext) async throws -> Response {
+        let (agent, t) = try visibleTicket(request, context: context)
+        let body = try await request.decodeJSON(TagsBody.self, context: context)
+        var drafts: [TicketEvent] = []
+        for raw in body.add ?? [] {
+            let tag = raw.trimmingCharacters(in: .whitespaces).lowercased()
+            guard !tag.isEmpty, tag.count <= Limits.tagLength, !tag.contains(where: { $0.isNewline || $0 == "," }) else {
+                throw ParleyError.invalid(["add": "Tags have 1–\(Limits.tagLength) characters, no commas or line breaks."])
+            }
+            if t.tags.contains(tag) || drafts.contains(where: { $0.tag == tag }) { continue }
+            var e = TicketEvent(type: EventType.tagAdded, by: actor(agent)); e.tag = tag; drafts.append(e)
+        }
+        for raw in body.remove ?? [] {
+            let tag = raw.trimmingCharacters(in: .whitespaces).lowercased()
+            guard t.tags.contains(tag) else { continue }
+            var e = TicketEvent(type: EventType.tagRemoved, by: actor(agent)); e.tag = tag; drafts.append(e)
+        }
+        if drafts.isEmpty { return JSONResponse.events([]) }
+        return try await appended(t, drafts)
+    }
+
+    struct AssignBody: Decodable { var agent: String?; var team: String? }
+
+    @Sendable func assign(_ request: Request, context: ParleyContext) async throws -> Response {
+        let (me, t) = try visibleTicket(request, context: context)
+        let body = try await request.decodeJSON(AssignBody.self, context: context)
+        var e = TicketEvent(type: EventType.assigned, by: actor(me))
+        if let id = body.agent {
+            guard let target = services.config.agent(id: id), !target.disabled else {
+                throw ParleyError.invalid(["agent": "No active agent with id \(id)."])
+            }
+            guard target.canSee(widget: t.widget) else {
+                throw ParleyError.invalid(["agent": "\(target.name) has no access to the widget \(t.widget)."])
+            }
+            e.agent = target.id; e.agentName = target.name
+        }
+        if let team = body.team?.trimmingCharacters(in: .whitespaces), !team.isEmpty {
+            guard team.count <= 60 else { throw ParleyError.invalid(["team": "The team name is too long."]) }
+            e.team = team
+        }
+        return try await appended(t, [e])
+    }
+
+    struct CloseBody: Decodable { var disposition: String?; var notes: String? }
+
+    /// Ends the chat: an optional wrap-up (disposition and notes), then status closed.
+    @Sendable func closeTicket(_ request: Request, context: ParleyContext) async throws -> Response {
+        let (agent, t) = try visibleTicket(request, context: context)
+        let body: CloseBody = request.headers[.contentLength] == "0" || request.headers[.contentLength] == nil && request.headers[.contentType] == nil
+            ? CloseBody() : try await request.decodeJSON(CloseBody.self, context: context)
+        if t.status == .closed { throw APIError(.conflict, "ticket_closed", "This ticket is already closed.") }
+        var errors: [String: String] = [:]
+        if let d = body.disposition, d.count > 80 { errors["disposition"] = "The disposition is too long (at most 80 characters)." }
+        if let n = body.notes, n.count > Limits.messageLength { errors["notes"] = "The notes are too long." }
+        if !errors.isEmpty { throw ParleyError.invalid(errors) }
+        var drafts: [TicketEvent] = []
+        let disposition = body.disposition?.trimmingCharacters(in: .whitespacesAndNewlines).nilIfEmpty
+        let notes = body.notes?.trimmingCharacters(in: .whitespacesAndNewlines).nilIfEmpty
+        if disposition != nil || notes != nil {
+            var w = TicketEvent(type: EventType.wrapup, by: actor(agent)); w.disposition = disposition; w.notes = notes
+            drafts.append(w)
+        }
+        var s = TicketEvent(type: EventType.status, by: actor(agent)); s.status = TicketStatus.closed.rawValue
+        drafts.append(s)
+        return try await appended(t, drafts)
+    }
+
+    @Sendable func reopen(_ request: Request, context: ParleyContext) async throws -> Response {
+        let (agent, t) = try visibleTicket(request, context: context)
+        guard t.status == .closed else { throw APIError(.conflict, "ticket_open", "This ticket is not closed.") }
+        var s = TicketEvent(type: EventType.status, by: actor(agent)); s.status = TicketStatus.open.rawValue
+        return try await appended(t, [s])
+    }
+
+    func appended(_ t: TicketSummary, _ drafts: [TicketEvent]) async throws -> Response {
+        let r = try await services.store.append(ticket: t.id, drafts)
+        return JSONResponse.make(.created) { w in
+            w.beginObject()
+            w.key("ticket"); w.raw(r.summary.json())
+            w.key("events"); w.beginArray(); for e in r.events { w.raw(e.json()) }; w.endArray()
+            w.endObject()
+        }
+    }
+
+    @Sendable func live(_ request: Request, context: ParleyContext) async throws -> Response {
+        let agent = try currentAgent(request)
+        return SSE.agentStream(services: services, agent: agent, lastEventID: request.headers[.lastEventID])
+    }
+}

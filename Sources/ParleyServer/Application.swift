@@ -1,0 +1,162 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ParleyCore
+import ServiceLifecycle
+
+/// Builds the application `parley serve` runs; tests call the same builder with port 0.
+public func buildApplication(services: ParleyServices, onRunning: (@Sendable (Int) async -> Void)? = nil) -> some ApplicationProtocol {
+    let settings = services.settings
+    let logger = services.logger
+    var app = Application(
+        router: buildRouter(services: services),
+        server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(settings.idleTimeoutSeconds * 1000)))),
+        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "parley"),
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? settings.port
+            logger.notice("parley is listening", metadata: ["url": "http://\(settings.host):\(port)/", "port": "\(port)"])
+            if let token = services.setupToken {
+                let host = settings.host == "0.0.0.0" || settings.host == "::" ? "localhost" : settings.host
+                logger.notice("no admin yet: create the first admin at http://\(host):\(port)/setup?token=\(token)")
+            }
+            await onRunning?(port)
+        },
+        logger: logger
+    )
+    app.addServices(HeartbeatService(services: services))
+    return app
+}
+
+/// Middleware and route groups.
+public func buildRouter(services: ParleyServices) -> Router<ParleyContext> {
+    let router = Router(context: ParleyContext.self)
+    router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: VisitorCORSMiddleware(services: services))
+    router.add(middleware: AgentOriginMiddleware())
+    router.add(middleware: FileMiddleware(services.settings.publicDirectory, searchForIndexHtml: true,
+                                          logger: services.logger))
+
+    router.get("healthz") { _, _ -> Response in
+        if let reason = services.store.unavailableReason {
+            throw APIError(.serviceUnavailable, "store_unavailable", "The store refuses writes: \(reason)")
+        }
+        return JSONResponse.make { w in w.beginObject(); w.key("status"); w.string("ok"); w.endObject() }
+    }
+    for (path, file) in [("setup", "setup.html"), ("agent", "agent.html")] {
+        router.get(RouterPath(stringLiteral: path)) { _, _ -> Response in
+            let full = "\(services.settings.publicDirectory)/\(file)"
+            guard let data = FileManager.default.contents(atPath: full) else { throw APIError(.notFound, "not_found", "No such page.") }
+            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+    }
+    if services.settings.benchEndpoints {
+        struct Noop: Decodable { var id: String; var text: String? }
+        router.post("api/bench/noop") { request, context -> Response in
+            _ = try await request.decodeJSON(Noop.self, context: context)
+            return JSONResponse.make { w in w.beginObject(); w.key("ok"); w.bool(true); w.endObject() }
+        }
+    }
+    VisitorController(services: services).addRoutes(to: router)
+    AgentController(services: services).addRoutes(to: router)
+    router.addRoutes(RouteCollection(context: ParleyContext.self)
+        .get("{path}", use: { _, _ -> Response in throw APIError(.notFound, "not_found", "No such API path.") }),
+        atPath: "api/**")
+    return router
+}
+
+/// Sends heartbeats on every live stream.
+struct HeartbeatService: Service {
+    let services: ParleyServices
+    func run() async throws {
+        let interval = services.settings.heartbeatSeconds
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+            services.hub.heartbeat()
+        }
+        services.hub.finishAll()
+    }
+}
+
+/// Allowed origins per widget on the visitor API (`/api/widgets/…`, `/api/tickets/…`): a
+/// browser on another origin is refused unless the widget lists it; preflights are answered here.
+struct VisitorCORSMiddleware: RouterMiddleware {
+    typealias Context = ParleyContext
+    let services: ParleyServices
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        let parts = path.split(separator: "/")
+        guard parts.count >= 3, parts[0] == "api", parts[1] == "widgets" || parts[1] == "tickets" else {
+            return try await next(request, context)
+        }
+        guard let origin = request.headers[.origin], !isSameOrigin(origin, request) else {
+            return try await next(request, context)
+        }
+        let widgetID: String? = parts[1] == "widgets" ? String(parts[2]) : services.store.summary(String(parts[2]))?.widget
+        let allowed = widgetID.flatMap { services.config.widget($0) }?.allows(origin: origin) ?? false
+        guard allowed else {
+            throw APIError(.forbidden, "origin_not_allowed", "This site (\(origin)) is not allowed to use this chat widget.")
+        }
+        var response: Response
+        if request.method == .options {
+            response = Response(status: .noContent)
+            response.headers[.accessControlAllowMethods] = "GET, POST, DELETE, HEAD, PATCH, OPTIONS"
+            response.headers[.accessControlAllowHeaders] = "Authorization, Content-Type, Last-Event-ID, Tus-Resumable, Upload-Length, Upload-Offset, Upload-Metadata"
+            response.headers[.accessControlMaxAge] = "600"
+        } else {
+            do { response = try await next(request, context) } catch {
+                response = try APIError.from(error).response(from: request, context: context)
+            }
+        }
+        response.headers[.accessControlAllowOrigin] = origin
+        response.headers[.vary] = "Origin"
+        return response
+    }
+}
+
+/// The agent API takes no cross-site calls: a request with a foreign Origin is refused
+/// (SameSite=Strict cookies already keep the session out of them).
+struct AgentOriginMiddleware: RouterMiddleware {
+    typealias Context = ParleyContext
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.uri.path.hasPrefix("/api/agent/") || request.uri.path == "/api/setup",
+           let origin = request.headers[.origin], !isSameOrigin(origin, request) {
+            throw APIError(.forbidden, "origin_not_allowed", "The agent API only accepts calls from its own pages.")
+        }
+        return try await next(request, context)
+    }
+}
+
+func isSameOrigin(_ origin: String, _ request: Request) -> Bool {
+    guard let host = request.head.authority else { return false }
+    guard let url = URL(string: origin), let oh = url.host else { return false }
+    let originHost = url.port.map { "\(oh):\($0)" } ?? oh
+    return originHost.lowercased() == host.lowercased()
+}
+
+/// One log line per request: method, path (no query: it may hold a token), status, duration.
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = ParleyContext
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        do {
+            let r = try await next(request, context)
+            log(request, context, r.status.code, start)
+            return r
+        } catch {
+            log(request, context, (error as? any HTTPResponseError)?.status.code ?? 500, start)
+            throw error
+        }
+    }
+    private func log(_ request: Request, _ context: Context, _ status: Int, _ start: ContinuousClock.Instant) {
+        let ms = (ContinuousClock.now - start).components
+        let millis = Double(ms.seconds) * 1000 + Double(ms.attoseconds) / 1e15
+        context.logger.info("request", metadata: [
+            "method": "\(request.method.rawValue)", "path": "\(request.uri.path)",
+            "status": "\(status)", "ms": "\(String(format: "%.1f", millis))"])
+    }
+}

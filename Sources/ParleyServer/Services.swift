@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import ParleyCore
+import Synchronization
+
+/// Settings of `parley serve`.
+public struct ServerSettings: Sendable {
+    public var dataDirectory = "./data"
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// Folder of the widget, inbox and demo pages.
+    public var publicDirectory = "./Public"
+    /// A connection that sends nothing (or only part of a request) for this long is closed.
+    public var idleTimeoutSeconds: Double = 30
+    /// Comment lines on live streams this often.
+    public var heartbeatSeconds: Double = 15
+    /// Longest `wait=` a long-poll may ask for.
+    public var maxLongPollSeconds: Double = 30
+    public var rateLimits = true
+    /// `POST /api/bench/noop`, used by `make bench` to price durability.
+    public var benchEndpoints = false
+    /// Items a live stream may lag behind before it is cut off.
+    public var streamBufferLimit = 512
+    public init() {}
+}
+
+/// Everything the routes share: the core stores, live hub, limits, sessions.
+public final class ParleyServices: Sendable {
+    public let settings: ServerSettings
+    public let layout: DataLayout
+    public let store: TicketStore
+    public let config: ConfigStore
+    public let secret: ServerSecret
+    public let limiter: RateLimiter
+    public let sessions: Sessions
+    public let logger: Logger
+    let hub: LiveHub
+    private let setupTokenBox = Mutex<String?>(nil)
+
+    /// Opens (and if needed creates) the data folder, recovers the logs and builds the index.
+    public init(settings: ServerSettings, logger: Logger, syncCalls: SyncCalls = .live) throws {
+        self.settings = settings
+        self.logger = logger
+        layout = DataLayout(root: settings.dataDirectory)
+        config = try ConfigStore(layout: layout)
+        if try config.ensureDemoWidget() {
+            logger.notice("created the demo widget", metadata: ["widget": "demo"])
+        }
+        secret = try ServerSecret.loadOrCreate(layout: layout)
+        store = try TicketStore(layout: layout, logger: logger, syncCalls: syncCalls)
+        let started = Date()
+        let report = try store.load()
+        logger.notice("loaded tickets", metadata: [
+            "tickets": "\(report.tickets)", "events": "\(report.events)",
+            "recovered": "\(report.recovered.count)", "damaged": "\(report.damaged.count)",
+            "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
+        limiter = RateLimiter(enabled: settings.rateLimits)
+        sessions = Sessions(secret: secret)
+        hub = LiveHub(bufferLimit: settings.streamBufferLimit)
+        let hub = self.hub
+        store.setObserver { summary, events in hub.publish(summary, events) }
+    }
+
+    /// The one-time token of the first-admin link, while no admin exists.
+    public var setupToken: String? {
+        setupTokenBox.withLock { tok in
+            if config.hasAdmin { tok = nil; return nil }
+            if tok == nil { tok = Tokens.random(bytes: 18) }
+            return tok
+        }
+    }
+
+    func consumeSetupToken(_ presented: String) -> Bool {
+        setupTokenBox.withLock { tok in
+            guard let t = tok, Tokens.constantTimeEqual(t, presented) else { return false }
+            tok = nil
+            return true
+        }
+    }
+
+    public func shutdown() {
+        hub.finishAll()
+        store.shutdown()
+    }
+}
+
+/// Agent sessions: a signed cookie `agentID.expires.epoch.nonce.mac`. Survives restarts; a
+/// password change or disable (epoch bump) ends all of an agent's sessions; logout revokes one.
+public final class Sessions: Sendable {
+    public static let cookieName = "parley_session"
+    public static let lifetime: TimeInterval = 14 * 24 * 3600
+    private let secret: ServerSecret
+    private let revoked = Mutex<[String: TimeInterval]>([:])
+
+    init(secret: ServerSecret) { self.secret = secret }
+
+    public func create(for agent: Agent, now: Date = Date()) -> String {
+        let exp = Int(now.timeIntervalSince1970 + Self.lifetime)
+        let body = "\(agent.id).\(exp).\(agent.sessionEpoch).\(Tokens.random(bytes: 12))"
+        return body + "." + secret.sign("session:" + body)
+    }
+
+    /// The agent a cookie value belongs to, if it is valid, unexpired, unrevoked and current.
+    public func verify(_ value: String, config: ConfigStore, now: Date = Date()) -> Agent? {
+        let parts = value.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 5, let exp = Int(parts[1]), let epoch = Int(parts[2]) else { return nil }
+        let body = parts[0..<4].joined(separator: ".")
+        guard Tokens.constantTimeEqual(secret.sign("session:" + body), parts[4]) else { return nil }
+        guard Double(exp) > now.timeIntervalSince1970 else { return nil }
+        if revoked.withLock({ $0[parts[3]] != nil }) { return nil }
+        guard let agent = config.agent(id: parts[0]), !agent.disabled, agent.sessionEpoch == epoch else { return nil }
+        return agent
+    }
+
+    public func revoke(_ value: String) {
+        let parts = value.split(separator: ".")
+        guard parts.count == 5, let exp = Double(parts[1]) else { return }
+        let now = Date().timeIntervalSince1970
+        revoked.withLock { r in
+            r = r.filter { $0.value > now }
+            r[String(parts[3])] = exp
+        }
+    }
+}

@@ -1,0 +1,276 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import ParleyCore
+
+/// The visitor side: public widget config, starting a ticket, and the ticket's own calls
+/// (authorised by the ticket's bearer token).
+struct VisitorController {
+    let services: ParleyServices
+
+    static let createTicketRule = RateLimiter.Rule(burst: 10, perSecond: 10.0 / 60)
+    static let messageRule = RateLimiter.Rule(burst: 20, perSecond: 1)
+    static let typingRule = RateLimiter.Rule(burst: 10, perSecond: 2)
+    static let minorRule = RateLimiter.Rule(burst: 10, perSecond: 0.2)
+
+    func addRoutes(to router: Router<ParleyContext>) {
+        let widgets = router.group("api/widgets")
+        widgets.get(":widget/config", use: config)
+        widgets.post(":widget/tickets", use: createTicket)
+        let tickets = router.group("api/tickets")
+        tickets.get(":ticket/events", use: events)
+        tickets.post(":ticket/messages", use: postMessage)
+        tickets.post(":ticket/typing", use: typing)
+        tickets.post(":ticket/leave", use: leave)
+        tickets.post(":ticket/feedback", use: feedback)
+        tickets.get(":ticket/live", use: live)
+    }
+
+    // MARK: widget
+
+    func widget(_ context: ParleyContext) throws -> Widget {
+        let id = try context.parameters.require("widget")
+        guard let w = services.config.widget(id) else { throw ParleyError.widgetNotFound(id) }
+        return w
+    }
+
+    @Sendable func config(_ request: Request, context: ParleyContext) async throws -> Response {
+        let w = try widget(context)
+        var r = JSONResponse.make { j in
+            j.beginObject()
+            j.key("id"); j.string(w.id)
+            j.key("name"); j.string(w.name)
+            j.key("welcome"); j.string(w.welcome)
+            j.key("color"); j.string(w.color)
+            j.key("alignment"); j.string(w.alignment)
+            j.key("spacing"); j.int(w.spacing)
+            j.key("feedback"); j.bool(w.feedback)
+            j.key("maxFileSize"); j.int(w.maxFileSize)
+            j.key("maxFiles"); j.int(w.maxFiles)
+            j.key("open"); j.bool(true)
+            j.key("fields"); j.beginArray()
+            for f in w.fields {
+                j.beginObject()
+                j.key("id"); j.string(f.id); j.key("type"); j.string(f.type.rawValue)
+                j.key("label"); j.string(f.label); j.field("hint", f.hint)
+                j.key("required"); j.bool(f.required); j.key("maxLength"); j.int(f.maxLength)
+                if let o = f.options { j.key("options"); j.beginArray(); for x in o { j.string(x) }; j.endArray() }
+                j.endObject()
+            }
+            j.endArray()
+            j.endObject()
+        }
+        r.headers[.cacheControl] = "public, max-age=60"
+        return r
+    }
+
+    struct CreateTicket: Decodable {
+        var fields: [String: String]
+        var page: PageInfo?
+        var language: String?
+    }
+
+    @Sendable func createTicket(_ request: Request, context: ParleyContext) async throws -> Response {
+        let w = try widget(context)
+        let body = try await request.decodeJSON(CreateTicket.self, context: context)
+        let answers = try FormValidator.validate(body.fields, fields: w.fields)
+        try services.limiter.take("ticket:\(context.clientIP)", Self.createTicketRule)
+        let visitor = EventActor(kind: .visitor, name: answers["name"])
+        var opened = TicketEvent(type: EventType.opened, by: visitor)
+        opened.widget = w.id
+        opened.fields = answers
+        opened.page = body.page.map { PageInfo(url: $0.url.map { clip($0) }, title: $0.title.map { clip($0) }) }
+        opened.language = body.language.map { String($0.prefix(16)) }
+        opened.userAgent = request.headers[.userAgent].map { clip($0) }
+        var more: [TicketEvent] = []
+        if let text = answers["message"] {
+            var m = TicketEvent(type: EventType.message, by: visitor)
+            m.text = text
+            more.append(m)
+        }
+        let (summary, token) = try await services.store.createTicket(opened: opened, then: more)
+        return JSONResponse.make(.created) { j in
+            j.beginObject()
+            j.key("ticket"); j.raw(summary.json())
+            j.key("token"); j.string(token)
+            j.endObject()
+        }
+    }
+
+    private func clip(_ s: String) -> String { String(s.prefix(Limits.metaLength)) }
+
+    // MARK: ticket calls
+
+    /// The ticket named in the path, if the request carries its visitor token. Any other token
+    /// gets 404, as if the ticket did not exist.
+    func authorizedTicket(_ request: Request, context: ParleyContext) throws -> TicketSummary {
+        let id = try context.parameters.require("ticket")
+        var token: String?
+        if let auth = request.headers[.authorization] {
+            guard auth.hasPrefix("Bearer ") else {
+                throw APIError(.unauthorized, "unauthorized", "Use Authorization: Bearer <ticket token>.")
+            }
+            token = String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        } else if request.method == .get, let q = request.uri.queryParameters.get("access_token") {
+            // EventSource cannot send headers; GET streams may carry the token in the query.
+            token = String(q)
+        }
+        guard let token, !token.isEmpty else {
+            throw APIError(.unauthorized, "unauthorized", "This call needs the ticket's token (Authorization: Bearer …).")
+        }
+        guard TicketID.isValid(id), services.store.visitorTokenMatches(ticket: id, token: token),
+              let s = services.store.summary(id) else {
+            throw ParleyError.ticketNotFound
+        }
+        return s
+    }
+
+    @Sendable func events(_ request: Request, context: ParleyContext) async throws -> Response {
+        let t = try authorizedTicket(request, context: context)
+        let after = try request.intQuery("after", default: 0, range: 0...Int.max)
+        let wait = try request.intQuery("wait", default: 0, range: 0...Int(services.settings.maxLongPollSeconds))
+        let events = try await LongPoll.wait(services: services, ticket: t.id, after: after, seconds: wait) {
+            !EventType.internalOnly.contains($0.type)
+        }
+        return JSONResponse.events(events)
+    }
+
+    struct MessageBody: Decodable {
+        var id: String
+        var text: String?
+        var attachments: [String]?
+    }
+
+    @Sendable func postMessage(_ request: Request, context: ParleyContext) async throws -> Response {
+        let t = try authorizedTicket(request, context: context)
+        let body = try await request.decodeJSON(MessageBody.self, context: context)
+        let draft = try MessageRules.draft(body.id, body.text, body.attachments, by: EventActor(kind: .visitor, name: t.visitorName))
+        if t.status == .closed {
+            throw APIError(.conflict, "ticket_closed", "This conversation has ended. Start a new chat to write again.")
+        }
+        try services.limiter.take("msg:\(t.id)", Self.messageRule)
+        let r = try await services.store.append(ticket: t.id, [draft], clientId: body.id)
+        return MessageRules.response(r)
+    }
+
+    struct TypingBody: Decodable { var text: String? }
+
+    @Sendable func typing(_ request: Request, context: ParleyContext) async throws -> Response {
+        let t = try authorizedTicket(request, context: context)
+        let body = try await request.decodeJSON(TypingBody.self, context: context)
+        try services.limiter.take("typing:\(t.id)", Self.typingRule)
+        let preview = services.config.widget(t.widget)?.typingPreview == true ? body.text.map { String($0.prefix(500)) } : nil
+        services.hub.publishTyping(ticket: t.id, widget: t.widget, by: EventActor(kind: .visitor, name: t.visitorName),
+                                   text: preview, toVisitor: false, toAgents: true)
+        return Response(status: .noContent)
+    }
+
+    @Sendable func leave(_ request: Request, context: ParleyContext) async throws -> Response {
+        let t = try authorizedTicket(request, context: context)
+        if t.visitorLeft { return JSONResponse.events([]) }
+        try services.limiter.take("minor:\(t.id)", Self.minorRule)
+        let r = try await services.store.append(ticket: t.id, [TicketEvent(type: EventType.visitorLeft, by: EventActor(kind: .visitor, name: t.visitorName))])
+        return JSONResponse.events(r.events, status: .created)
+    }
+
+    struct FeedbackBody: Decodable { var rating: Int; var comment: String? }
+
+    @Sendable func feedback(_ request: Request, context: ParleyContext) async throws -> Response {
+        let t = try authorizedTicket(request, context: context)
+        let body = try await request.decodeJSON(FeedbackBody.self, context: context)
+        guard services.config.widget(t.widget)?.feedback ?? false else {
+            throw APIError(.conflict, "feedback_disabled", "This chat does not collect feedback.")
+        }
+        var errors: [String: String] = [:]
+        if !(1...5).contains(body.rating) { errors["rating"] = "The rating must be 1 to 5." }
+        if let c = body.comment, c.count > 1000 { errors["comment"] = "The comment is too long (at most 1000 characters)." }
+        if !errors.isEmpty { throw ParleyError.invalid(errors) }
+        try services.limiter.take("minor:\(t.id)", Self.minorRule)
+        var e = TicketEvent(type: EventType.feedback, by: EventActor(kind: .visitor, name: t.visitorName))
+        e.rating = body.rating
+        e.comment = body.comment?.trimmingCharacters(in: .whitespacesAndNewlines).nilIfEmpty
+        let r = try await services.store.append(ticket: t.id, [e])
+        return JSONResponse.events(r.events, status: .created)
+    }
+
+    @Sendable func live(_ request: Request, context: ParleyContext) async throws -> Response {
+        let t = try authorizedTicket(request, context: context)
+        let after = try LongPoll.resumePoint(request)
+        return try await SSE.visitorStream(services: services, ticket: t.id, after: after)
+    }
+}
+
+/// Rules shared by visitor and agent messages.
+enum MessageRules {
+    static func draft(_ clientID: String, _ text: String?, _ attachments: [String]?, by: EventActor) throws -> TicketEvent {
+        var errors: [String: String] = [:]
+        if clientID.isEmpty || clientID.count > Limits.clientIdLength
+            || !clientID.utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 45 || $0 == 95 }) {
+            errors["id"] = "The client message id must be 1–\(Limits.clientIdLength) letters, digits, - or _."
+        }
+        let clean = text?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if clean.count > Limits.messageLength { errors["text"] = "The message is too long (at most \(Limits.messageLength) characters)." }
+        if clean.isEmpty && (attachments ?? []).isEmpty { errors["text"] = "The message cannot be empty." }
+        if let a = attachments, !a.isEmpty { errors["attachments"] = "Unknown attachment id." }
+        if !errors.isEmpty { throw ParleyError.invalid(errors) }
+        var e = TicketEvent(type: EventType.message, by: by)
+        e.text = clean.isEmpty ? nil : clean
+        e.clientId = clientID
+        return e
+    }
+
+    static func response(_ r: AppendResult) -> Response {
+        JSONResponse.make(r.duplicate ? .ok : .created) { w in
+            w.beginObject()
+            w.key("event"); if let e = r.events.first { w.raw(e.json()) } else { w.null() }
+            w.key("duplicate"); w.bool(r.duplicate)
+            w.endObject()
+        }
+    }
+}
+
+/// Long-poll and resume helpers.
+enum LongPoll {
+    /// Events after `after` that pass `keep`; if there are none, waits up to `seconds` for one.
+    static func wait(services: ParleyServices, ticket: String, after: Int, seconds: Int,
+                     keep: @escaping @Sendable (TicketEvent) -> Bool) async throws -> [TicketEvent] {
+        let now = try await services.store.events(ticket: ticket, after: after).filter(keep)
+        if !now.isEmpty || seconds == 0 { return now }
+        let (subID, stream) = services.hub.subscribe(ticket: ticket)
+        defer { services.hub.unsubscribe(subID) }
+        // Re-read after subscribing: an event may have landed in between.
+        let again = try await services.store.events(ticket: ticket, after: after).filter(keep)
+        if !again.isEmpty { return again }
+        return try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await item in stream {
+                    if case .event(_, let e, _) = item, e.seq > after, keep(e) { return true }
+                }
+                return false
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(seconds))
+                return false
+            }
+            _ = try await group.next()
+            group.cancelAll()
+            return try await services.store.events(ticket: ticket, after: after).filter(keep)
+        }
+    }
+
+    /// Where a live stream resumes: `Last-Event-ID` (a seq) wins over `?after=`.
+    static func resumePoint(_ request: Request) throws -> Int {
+        if let h = request.headers[.lastEventID] {
+            guard let v = Int(h.trimmingCharacters(in: .whitespaces)), v >= 0 else {
+                throw APIError(.badRequest, "invalid_last_event_id", "Last-Event-ID must be an event seq.")
+            }
+            return v
+        }
+        return try request.intQuery("after", default: 0, range: 0...Int.max)
+    }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
+}

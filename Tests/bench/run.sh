@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# `make bench`: durable message POSTs vs a no-op POST on the same server, same run.
+#
+# Starts a release `parley serve` on a free loopback port with a fresh data folder, opens 256
+# tickets on the demo widget, then runs wrk at 1, 64 and 256 connections against
+#   durable: POST /api/tickets/{id}/messages (acknowledged only after fdatasync), and
+#   noop:    POST /api/bench/noop (decodes the same body, returns 200; enabled by PARLEY_BENCH=1),
+# prints messages/s, p50, p99, noop/s and the durable/noop ratio, checks that every acknowledged
+# message is on disk, and exits non-zero on any error or if the spec's budget (durable >= 60 % of
+# noop at 256 connections) is missed.
+#
+# Environment:
+#   PARLEY_BIN         server binary (default .build/release/parley)
+#   BENCH_DURATION     wrk duration per run (default 10s)
+#   BENCH_CONNECTIONS  concurrency levels (default "1 64 256")
+#   BENCH_MIN_RATIO    budget for durable/noop at 256 connections (default 0.60)
+#   BENCH_KEEP=1       keep the work folder (wrk outputs, server log, data) for inspection
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+bin=${PARLEY_BIN:-$root/.build/release/parley}
+duration=${BENCH_DURATION:-10s}
+read -r -a connections <<<"${BENCH_CONNECTIONS:-1 64 256}"
+tickets=256
+helper=(python3 "$here/bench.py")
+
+[[ -x $bin ]] || { echo "bench: no server binary at $bin (run: swift build -c release)" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "bench: wrk not found (run: make bench-deps)" >&2; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/parley-bench.XXXXXX")
+server_pid=""
+
+cleanup() {
+  local status=$?
+  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    # Give it 10 s to finish in-flight syncs, then stop it hard.
+    for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  if [[ $status -ne 0 ]]; then
+    echo "bench: failed; last lines of the server log:" >&2
+    tail -n 20 "$work/server.log" >&2 || true
+  fi
+  if [[ ${BENCH_KEEP:-0} == 1 || $status -ne 0 ]]; then
+    echo "bench: outputs kept in $work" >&2
+  else
+    rm -rf "$work"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port=$("${helper[@]}" free-port)
+base="http://127.0.0.1:$port"
+
+# Rate limits off: the bench sends far more messages per ticket than any visitor may.
+PARLEY_BENCH=1 PARLEY_RATE_LIMITS=off \
+  "$bin" serve --data "$work/data" --host 127.0.0.1 --port "$port" --public "$root/Public" \
+  >"$work/server.log" 2>&1 </dev/null &
+server_pid=$!
+
+"${helper[@]}" wait "$base" "$server_pid"
+"${helper[@]}" tickets "$base" "$tickets" "$work/tickets.txt"
+echo "bench: server on $base ($bin), $tickets tickets, wrk ${duration} per run"
+
+# run MODE CONNECTIONS DURATION OUTFILE: one wrk run; keep-alive is wrk's default.
+run() {
+  local mode=$1 conns=$2 dur=$3 out=$4
+  local threads=$(( conns < 2 ? conns : 2 ))   # wrk needs at least one connection per thread
+  wrk --threads "$threads" --connections "$conns" --duration "$dur" --timeout 5s --latency \
+    --script "$here/post.lua" "$base" -- "$mode" "$work/tickets.txt" "$(basename "$out" .out)" "$threads" \
+    >"$out"
+}
+
+# Short warm-up, not reported (its acknowledged messages still count in the on-disk check).
+run durable 64 2s "$work/warmup.out"
+
+for c in "${connections[@]}"; do
+  echo "bench: $c connections: durable…"
+  run durable "$c" "$duration" "$work/durable-$c.out"
+  echo "bench: $c connections: noop…"
+  run noop "$c" "$duration" "$work/noop-$c.out"
+done
+
+"${helper[@]}" report "$work" "$work/data" "${connections[@]}"
