@@ -46,6 +46,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             case .badRequest: return APIError(.badRequest, "bad_request", e.body ?? "The request is malformed.")
             default: return APIError(e.status, "http_\(e.status.code)", e.body ?? e.status.reasonPhrase)
             }
+        case is NIOTooManyBytesError:
+            return APIError(.contentTooLarge, "body_too_large", "The request body is too large (at most \(Limits.jsonBody / 1024) KB).")
         case is DecodingError:
             return APIError(.badRequest, "invalid_json", "The request body is not the JSON this endpoint expects.")
         default:

@@ -73,9 +73,11 @@ struct HeartbeatService: Service {
     let services: ParleyServices
     func run() async throws {
         let interval = services.settings.heartbeatSeconds
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
-            services.hub.heartbeat()
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+                services.hub.heartbeat()
+            }
         }
         services.hub.finishAll()
     }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import ParleyCore
+import ServiceLifecycle
 
 /// Server-Sent Events framing and the two live streams (visitor: one ticket; agent: all it may see).
 enum SSE {
@@ -52,7 +53,8 @@ enum SSE {
                 first.writeBuffer(&f)
             }
             try await writer.write(first)
-            for await item in stream {
+            // Ends on graceful shutdown; the browser reconnects (after `retry`) to the next server.
+            for try await item in stream.cancelOnGracefulShutdown() {
                 switch item {
                 case .event(_, let e, _):
                     guard e.seq > last else { continue }
@@ -96,7 +98,8 @@ enum SSE {
                 first.writeBuffer(&f)
             }
             try await writer.write(first)
-            for await item in stream {
+            // Ends on graceful shutdown; the browser reconnects (after `retry`) to the next server.
+            for try await item in stream.cancelOnGracefulShutdown() {
                 switch item {
                 case .event(let s, let e, let g):
                     try await writer.write(frame(id: "\(boot).\(g)", event: nil, data: entryJSON(s, e)))

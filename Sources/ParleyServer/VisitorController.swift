@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import ParleyCore
+import ServiceLifecycle
 
 /// The visitor side: public widget config, starting a ticket, and the ticket's own calls
 /// (authorised by the ticket's bearer token).
@@ -242,21 +243,24 @@ enum LongPoll {
         // Re-read after subscribing: an event may have landed in between.
         let again = try await services.store.events(ticket: ticket, after: after).filter(keep)
         if !again.isEmpty { return again }
-        return try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                for await item in stream {
-                    if case .event(_, let e, _) = item, e.seq > after, keep(e) { return true }
+        // A parked poll gives up at shutdown (the client simply polls again).
+        _ = try? await cancelWhenGracefulShutdown {
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    for await item in stream {
+                        if case .event(_, let e, _) = item, e.seq > after, keep(e) { return true }
+                    }
+                    return false
                 }
-                return false
+                group.addTask {
+                    try await Task.sleep(for: .seconds(seconds))
+                    return false
+                }
+                _ = try await group.next()
+                group.cancelAll()
             }
-            group.addTask {
-                try await Task.sleep(for: .seconds(seconds))
-                return false
-            }
-            _ = try await group.next()
-            group.cancelAll()
-            return try await services.store.events(ticket: ticket, after: after).filter(keep)
         }
+        return try await services.store.events(ticket: ticket, after: after).filter(keep)
     }
 
     /// Where a live stream resumes: `Last-Event-ID` (a seq) wins over `?after=`.
