@@ -23,11 +23,10 @@ let package = Package(
         .systemLibrary(name: "CMagic", path: "Sources/CMagic"),
         .systemLibrary(name: "CArchive", path: "Sources/CArchive", pkgConfig: "libarchive",
                        providers: [.apt(["libarchive-dev"])]),
-        .target(name: "CParleySys", path: "Sources/CParleySys"),
         .target(
             name: "ParleyCore",
             dependencies: [
-                "CMagic", "CArchive", "CParleySys",
+                "CMagic", "CArchive",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),

@@ -1,18 +1,15 @@
-import CParleySys
 import Foundation
 import Synchronization
 
 /// The sync calls the committer makes, as a seam so tests can make a sync fail.
 public struct SyncCalls: Sendable {
     public var dataSync: @Sendable (Int32) -> Int32
-    public var fileSystemSync: @Sendable (Int32) -> Int32
     public var directorySync: @Sendable (Int32) -> Int32
     public init(dataSync: @escaping @Sendable (Int32) -> Int32,
-                fileSystemSync: @escaping @Sendable (Int32) -> Int32,
                 directorySync: @escaping @Sendable (Int32) -> Int32) {
-        self.dataSync = dataSync; self.fileSystemSync = fileSystemSync; self.directorySync = directorySync
+        self.dataSync = dataSync; self.directorySync = directorySync
     }
-    public static let live = SyncCalls(dataSync: { fdatasync($0) }, fileSystemSync: { parley_syncfs($0) }, directorySync: { fsync($0) })
+    public static let live = SyncCalls(dataSync: { fdatasync($0) }, directorySync: { fsync($0) })
 }
 
 /// Counters the committer keeps (for metrics and the benchmark).
@@ -26,9 +23,9 @@ public struct CommitStats: Sendable {
 /// Group commit: writers queue their records; one thread writes the whole batch and syncs once,
 /// and everyone in the batch is acknowledged only after that sync.
 ///
-/// A batch touching few files syncs each with fdatasync; a batch touching many uses one syncfs
-/// of the data folder's file system, which costs about one journal commit however many logs it
-/// covers. A failed write or sync poisons the committer: the bytes may or may not be on disk, so
+/// Every file a batch touched is fdatasync'ed (concurrently when there are several; see
+/// `writeAndSync`). syncfs would be one call, but it also flushes whatever else is dirty on the
+/// file system (other programs' files), so its cost is not ours to control. A failed write or sync poisons the committer: the bytes may or may not be on disk, so
 /// every later write is refused until a restart runs recovery.
 public final class GroupCommitter: @unchecked Sendable {
     private struct Entry {
@@ -38,30 +35,26 @@ public final class GroupCommitter: @unchecked Sendable {
         let handle: CommitHandle
     }
 
-    /// Batches touching more files than this use one syncfs instead of one fdatasync per file.
-    public static let perFileSyncLimit = 8
+    /// Threads that sync the files of one batch concurrently.
+    public static let syncLanes = 8
+    private let lanes = SyncLanes(count: GroupCommitter.syncLanes)
 
     private let condition = NSCondition()
     private var pending: [Entry] = []
     private var poison: String?
     private var stopping = false
     private var thread: Thread?
-    private let dataDirFD: Int32
     private let calls: SyncCalls
     private let statsBox = Mutex(CommitStats())
 
-    /// - Parameter dataDirectory: a folder on the file system the logs live on (for syncfs).
-    public init(dataDirectory: String, calls: SyncCalls = .live) throws {
-        dataDirFD = open(dataDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dataDirFD >= 0 else { throw ParleyError.io("cannot open \(dataDirectory): \(errnoString())") }
+    public init(calls: SyncCalls = .live) {
         self.calls = calls
-        let t = Thread { [unowned self] in self.run() }
+        // The thread holds the committer until `shutdown()` lets it finish.
+        let t = Thread { self.run() }
         t.name = "parley-commit"
         thread = t
         t.start()
     }
-
-    deinit { close(dataDirFD) }
 
     public var stats: CommitStats { statsBox.withLock { $0 } }
 
@@ -104,7 +97,7 @@ public final class GroupCommitter: @unchecked Sendable {
         while true {
             condition.lock()
             while pending.isEmpty && !stopping { condition.wait() }
-            if pending.isEmpty && stopping { condition.unlock(); return }
+            if pending.isEmpty && stopping { condition.unlock(); lanes.stop(); return }
             let batch = pending
             pending = []
             let poisoned = poison
@@ -130,7 +123,7 @@ public final class GroupCommitter: @unchecked Sendable {
         }
     }
 
-    /// Writes every record, then syncs; returns a failure description or nil.
+    /// Writes every record, then syncs every file touched; returns a failure description or nil.
     private func writeAndSync(_ batch: [Entry]) -> String? {
         for e in batch {
             do { try Durable.writeAll(fd: e.fd, bytes: e.bytes, path: "ticket log") } catch { return "\(error)" }
@@ -138,24 +131,31 @@ public final class GroupCommitter: @unchecked Sendable {
         var fds: [Int32] = []
         var seen = Set<Int32>()
         for e in batch where seen.insert(e.fd).inserted { fds.append(e.fd) }
-        if fds.count > Self.perFileSyncLimit {
-            // One journal commit covers data and new directory entries of every file in the batch.
-            if calls.fileSystemSync(dataDirFD) != 0 { return "syncfs failed: \(errnoString())" }
-            return nil
+        var dirs: [String] = []
+        for e in batch { if let d = e.newFileDirectory, !dirs.contains(d) { dirs.append(d) } }
+        if fds.count == 1 && dirs.isEmpty {
+            return calls.dataSync(fds[0]) == 0 ? nil : "fdatasync failed: \(errnoString())"
         }
-        for fd in fds where calls.dataSync(fd) != 0 {
-            return "fdatasync failed: \(errnoString())"
+        // Many files: sync them from several threads at once. The file system folds concurrent
+        // syncs into shared journal commits, so a batch costs about one commit, not one per file.
+        let failures = Mutex<[String]>([])
+        let files = fds, folders = dirs
+        var tasks: [@Sendable () -> Void] = []
+        for fd in files {
+            tasks.append { [calls] in
+                if calls.dataSync(fd) != 0 { let m = errnoString(); failures.withLock { $0.append("fdatasync failed: \(m)") } }
+            }
         }
-        var dirs = Set<String>()
-        for e in batch { if let d = e.newFileDirectory { dirs.insert(d) } }
-        for d in dirs {
-            let dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard dfd >= 0 else { return "cannot open \(d): \(errnoString())" }
-            let rc = calls.directorySync(dfd)
-            close(dfd)
-            if rc != 0 { return "fsync of \(d) failed: \(errnoString())" }
+        for d in folders {
+            tasks.append { [calls] in
+                let dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                guard dfd >= 0 else { let m = errnoString(); failures.withLock { $0.append("cannot open \(d): \(m)") }; return }
+                if calls.directorySync(dfd) != 0 { let m = errnoString(); failures.withLock { $0.append("fsync of \(d) failed: \(m)") } }
+                close(dfd)
+            }
         }
-        return nil
+        lanes.runAll(tasks)
+        return failures.withLock { $0.first }
     }
 }
 
@@ -184,6 +184,55 @@ public final class CommitHandle: Sendable {
                 return nil
             }
             if let done { cont.resume(with: done.mapError { $0 as any Error }) }
+        }
+    }
+}
+
+/// A fixed set of threads that run blocking sync calls side by side. (Dispatch's pool on Linux
+/// keeps about one thread per core busy, which would serialise the syncs we want overlapped.)
+final class SyncLanes: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var queue: [@Sendable () -> Void] = []
+    private var unfinished = 0
+
+    private var stopping = false
+
+    init(count: Int) {
+        for i in 0..<count {
+            // Each thread holds the lanes until `stop()` lets it finish.
+            let t = Thread { self.work() }
+            t.name = "parley-sync-\(i)"
+            t.start()
+        }
+    }
+
+    /// Runs every task on the lanes and returns when all are done.
+    func runAll(_ tasks: [@Sendable () -> Void]) {
+        condition.lock()
+        queue.append(contentsOf: tasks)
+        unfinished += tasks.count
+        condition.broadcast()
+        while unfinished > 0 { condition.wait() }
+        condition.unlock()
+    }
+
+    /// Lets the threads finish once the queue is empty.
+    func stop() {
+        condition.lock(); stopping = true; condition.broadcast(); condition.unlock()
+    }
+
+    private func work() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !stopping { condition.wait() }
+            if queue.isEmpty { condition.unlock(); return }
+            let task = queue.removeFirst()
+            condition.unlock()
+            task()
+            condition.lock()
+            unfinished -= 1
+            if unfinished == 0 { condition.broadcast() }
+            condition.unlock()
         }
     }
 }

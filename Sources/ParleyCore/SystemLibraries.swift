@@ -8,7 +8,7 @@ public final class MimeSniffer: Sendable {
     private let cookie: Mutex<OpaquePointer?>
 
     public init() throws {
-        guard let c = magic_open(Int32(MAGIC_MIME_TYPE)) else { throw ParleyError.io("libmagic: cannot open") }
+        guard let c = magic_open(Int32(MAGIC_MIME_TYPE | MAGIC_ERROR)) else { throw ParleyError.io("libmagic: cannot open") }
         guard magic_load(c, nil) == 0 else {
             let msg = magic_error(c).map { String(cString: $0) } ?? "unknown error"
             magic_close(c)

@@ -33,25 +33,25 @@ public enum TicketLog {
         }
         let unterminated = start < bytes.count
         var expected = 1
+        var afterDamage = false
         for (n, line) in lines.enumerated() {
             let isLast = n == lines.count - 1 && !unterminated
             do {
                 let e = try TicketEvent.parse(line: bytes[line.start..<line.end])
-                if e.seq != expected {
-                    if isLast { out.tornTail = Array(bytes[line.start...]); return out }
+                // After an unreadable line its seq is unknown: take the next good line's seq as is.
+                if e.seq != expected && !afterDamage {
                     out.damage.append("line \(n + 1): seq \(e.seq), expected \(expected)")
-                    expected = e.seq + 1
-                    out.events.append(e)
-                    out.validLength = line.end + 1
-                    continue
                 }
-                expected += 1
+                afterDamage = false
+                expected = e.seq + 1
                 out.events.append(e)
                 out.validLength = line.end + 1
             } catch {
+                // Only the last line can be torn by a crash; anything earlier is damage.
                 if isLast { out.tornTail = Array(bytes[line.start...]); return out }
                 out.damage.append("line \(n + 1): not a valid event (\(error))")
                 out.validLength = line.end + 1
+                afterDamage = true
             }
         }
         if unterminated { out.tornTail = Array(bytes[start...]) }

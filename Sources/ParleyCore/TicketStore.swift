@@ -21,12 +21,16 @@ public final class TicketStore: Sendable {
     let now: @Sendable () -> Date
     private let index = Mutex<[String: TicketSummary]>([:])
     private let writers = Mutex<[String: TicketWriter]>([:])
-    private let observer = Mutex<CommitObserver?>(nil)
+    /// Set once at init: reading a closure out of a Mutex re-wraps it on every call (a compiler
+    /// reabstraction quirk that grew the stack until it overflowed under load).
+    private let observer: CommitObserver?
 
-    public init(layout: DataLayout, logger: Logger, syncCalls: SyncCalls = .live, now: @escaping @Sendable () -> Date = { Date() }) throws {
+    public init(layout: DataLayout, logger: Logger, syncCalls: SyncCalls = .live,
+                now: @escaping @Sendable () -> Date = { Date() }, observer: CommitObserver? = nil) throws {
         self.layout = layout
+        self.observer = observer
         try layout.create()
-        self.committer = try GroupCommitter(dataDirectory: layout.tickets, calls: syncCalls)
+        self.committer = GroupCommitter(calls: syncCalls)
         self.logger = logger
         self.now = now
     }
@@ -34,11 +38,11 @@ public final class TicketStore: Sendable {
     /// Stops the committer after queued writes are done.
     public func shutdown() { committer.shutdown() }
 
+    deinit { committer.shutdown() }
+
     public var commitStats: CommitStats { committer.stats }
     /// Why writes are refused (after a failed write or sync), or nil when the store is healthy.
     public var unavailableReason: String? { committer.poisonReason }
-
-    public func setObserver(_ o: @escaping CommitObserver) { observer.withLock { $0 = o } }
 
     /// What start-up found.
     public struct LoadReport: Sendable {
@@ -161,7 +165,7 @@ public final class TicketStore: Sendable {
 
     func didCommit(_ summary: TicketSummary, _ events: [TicketEvent]) {
         index.withLock { $0[summary.id] = summary }
-        observer.withLock { $0 }?(summary, events)
+        observer?(summary, events)
     }
 }
 
@@ -251,10 +255,11 @@ actor TicketWriter {
         isNewFile = false
         // Submitted synchronously inside this actor turn, so lines reach the file in seq order.
         let handle = store.committer.submit(fd: fd, bytes: bytes, newFileDirectory: dir)
-        if let c = clientId { inflight[c] = (handle, prepared) }
+        if let c = clientId { inflight[c] = (handle, prepared.filter { $0.clientId == c }) }
         defer { if let c = clientId { inflight[c] = nil } }
         try await handle.wait()
-        if let c = clientId, let first = prepared.first, let last = prepared.last { clientIds[c] = first.seq...last.seq }
+        let carrying = prepared.filter { $0.clientId == clientId }
+        if let c = clientId, let first = carrying.first, let last = carrying.last { clientIds[c] = first.seq...last.seq }
         for e in prepared { committed[e.seq] = e }
         // Publish in seq order even if continuations resume out of order.
         var published: [TicketEvent] = []

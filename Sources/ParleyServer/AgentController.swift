@@ -32,6 +32,7 @@ struct AgentController {
         g.post("tickets/:ticket/reopen", use: reopen)
         g.get("live", use: live)
         router.post("api/setup", use: setup)
+        router.get("api/setup", use: setupState)
     }
 
     // MARK: auth
@@ -119,23 +120,26 @@ struct AgentController {
             throw APIError(.gone, "setup_done", "An admin already exists; sign in at /agent.")
         }
         try services.limiter.take("setup:\(context.clientIP)", Self.loginIPRule)
-        try Passwords.validate(body.password)
-        guard services.consumeSetupToken(body.token) else {
-            throw APIError(.forbidden, "invalid_setup_token", "This setup link is not valid. Use the link the server printed at start-up.")
-        }
-        let config = services.config
+        let services = self.services
         let agent: Agent
         do {
             agent = try await NIOThreadPool.singleton.runIfActive {
-                try config.addAgent(email: body.email, name: body.name, role: .admin, password: body.password, widgets: ["*"])
+                try services.completeSetup(token: body.token, email: body.email, name: body.name, password: body.password)
             }
-        } catch {
-            _ = services.setupToken  // a new token for the next try; the old link is spent
-            throw error
+        } catch ParleyError.conflict("setup_done") {
+            throw APIError(.gone, "setup_done", "An admin already exists; sign in at /agent.")
+        } catch ParleyError.forbidden("invalid_setup_token") {
+            throw APIError(.forbidden, "invalid_setup_token", "This setup link is not valid. Use the link the server printed at start-up.")
         }
         var r = JSONResponse.make(.created) { w in w.beginObject(); w.key("agent"); Self.agentJSON(agent, &w); w.endObject() }
         r.setCookie(sessionCookie(services.sessions.create(for: agent), request: request, maxAge: Int(Sessions.lifetime)))
         return r
+    }
+
+    /// Whether the first admin still has to be created (the setup page asks on load).
+    @Sendable func setupState(_ request: Request, context: ParleyContext) async throws -> Response {
+        let needed = services.setupToken != nil
+        return JSONResponse.make { w in w.beginObject(); w.key("setupNeeded"); w.bool(needed); w.endObject() }
     }
 
     // MARK: tickets

@@ -62,9 +62,6 @@ public func buildRouter(services: ParleyServices) -> Router<ParleyContext> {
     }
     VisitorController(services: services).addRoutes(to: router)
     AgentController(services: services).addRoutes(to: router)
-    router.addRoutes(RouteCollection(context: ParleyContext.self)
-        .get("{path}", use: { _, _ -> Response in throw APIError(.notFound, "not_found", "No such API path.") }),
-        atPath: "api/**")
     return router
 }
 

@@ -47,7 +47,10 @@ public final class ParleyServices: Sendable {
             logger.notice("created the demo widget", metadata: ["widget": "demo"])
         }
         secret = try ServerSecret.loadOrCreate(layout: layout)
-        store = try TicketStore(layout: layout, logger: logger, syncCalls: syncCalls)
+        let hub = LiveHub(bufferLimit: settings.streamBufferLimit)
+        self.hub = hub
+        store = try TicketStore(layout: layout, logger: logger, syncCalls: syncCalls,
+                                observer: { summary, events in hub.publish(summary, events) })
         let started = Date()
         let report = try store.load()
         logger.notice("loaded tickets", metadata: [
@@ -56,9 +59,6 @@ public final class ParleyServices: Sendable {
             "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
         limiter = RateLimiter(enabled: settings.rateLimits)
         sessions = Sessions(secret: secret)
-        hub = LiveHub(bufferLimit: settings.streamBufferLimit)
-        let hub = self.hub
-        store.setObserver { summary, events in hub.publish(summary, events) }
     }
 
     /// The one-time token of the first-admin link, while no admin exists.
@@ -70,11 +70,22 @@ public final class ParleyServices: Sendable {
         }
     }
 
-    func consumeSetupToken(_ presented: String) -> Bool {
-        setupTokenBox.withLock { tok in
-            guard let t = tok, Tokens.constantTimeEqual(t, presented) else { return false }
-            tok = nil
-            return true
+    private let setupLock = Mutex(())
+
+    /// Creates the first admin with the one-time token. Input is validated before the token is
+    /// spent, so a typo does not burn the printed link; setups are serialised so one link makes
+    /// one admin.
+    func completeSetup(token: String, email: String, name: String, password: String) throws -> Agent {
+        try setupLock.withLock { _ in
+            guard let current = setupToken else {
+                throw ParleyError.conflict("setup_done")
+            }
+            guard Tokens.constantTimeEqual(current, token) else {
+                throw ParleyError.forbidden("invalid_setup_token")
+            }
+            let agent = try config.addAgent(email: email, name: name, role: .admin, password: password, widgets: ["*"])
+            setupTokenBox.withLock { $0 = nil }
+            return agent
         }
     }
 

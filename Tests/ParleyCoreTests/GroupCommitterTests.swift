@@ -10,7 +10,6 @@ final class GatedSyncs: @unchecked Sendable {
     let entered = DispatchSemaphore(value: 0)
     let release = DispatchSemaphore(value: 0)
     let dataSyncs = Counter()
-    let fileSystemSyncs = Counter()
     let directorySyncs = Counter()
     private let isFirst = Mutex(true)
 
@@ -22,7 +21,6 @@ final class GatedSyncs: @unchecked Sendable {
                 if first { entered.signal(); release.wait() }
                 return fdatasync(fd)
             },
-            fileSystemSync: { [self] fd in fileSystemSyncs.increment(); return SyncCalls.live.fileSystemSync(fd) },
             directorySync: { [self] fd in directorySyncs.increment(); return fsync(fd) })
     }
 
@@ -56,7 +54,7 @@ struct GroupCommitterTests {
     @Test func recordsQueuedDuringASyncShareTheNextSync() async throws {
         let tmp = try TempFolder(); defer { tmp.remove() }
         let gate = GatedSyncs()
-        let committer = keepAlive(try GroupCommitter(dataDirectory: tmp.path, calls: gate.calls))
+        let committer = keepAlive(GroupCommitter(calls: gate.calls))
         defer { committer.shutdown() }
         let files = try OpenFiles(in: tmp.path, count: 13); defer { files.close() }
 
@@ -71,28 +69,24 @@ struct GroupCommitterTests {
         #expect(stats.batches == 2)
         #expect(stats.records == 13)
         #expect(stats.largestBatch == 12)
-        // 12 files > perFileSyncLimit: one syncfs covers the whole second batch.
-        #expect(gate.fileSystemSyncs.value == 1)
-        #expect(gate.dataSyncs.value == 1)
+        // One sync per file: the first batch's, then each of the 12 files of the second.
+        #expect(gate.dataSyncs.value == 13)
         #expect(readBytes(files.paths[0]) == bytes("first\n"))
         for i in 1...12 { #expect(readBytes(files.paths[i]) == bytes("record \(i)\n")) }
         #expect(committer.poisonReason == nil)
     }
 
-    @Test(arguments: [
-        (GroupCommitter.perFileSyncLimit, GroupCommitter.perFileSyncLimit, 0),
-        (GroupCommitter.perFileSyncLimit + 1, 0, 1),
-    ])
-    func batchSyncsEachFileOrTheWholeFileSystem(files count: Int, dataSyncs: Int, fileSystemSyncs: Int) async throws {
+    @Test(arguments: [1, 2, GroupCommitter.syncLanes + 3])
+    func aBatchSyncsEachFileItTouchedOnce(files count: Int) async throws {
         let tmp = try TempFolder(); defer { tmp.remove() }
         let gate = GatedSyncs()
-        let committer = keepAlive(try GroupCommitter(dataDirectory: tmp.path, calls: gate.calls))
+        let committer = keepAlive(GroupCommitter(calls: gate.calls))
         defer { committer.shutdown() }
         let files = try OpenFiles(in: tmp.path, count: count + 1); defer { files.close() }
 
         let first = committer.submit(fd: files.fds[0], bytes: bytes("x\n"))
         await gate.waitUntilEntered()
-        // Two records per file: still one sync per file (or one syncfs).
+        // Two records per file: still one sync per file.
         var queued: [CommitHandle] = []
         for i in 1...count {
             queued.append(committer.submit(fd: files.fds[i], bytes: bytes("a\(i)\n")))
@@ -104,14 +98,13 @@ struct GroupCommitterTests {
 
         #expect(committer.stats.batches == 2)
         #expect(committer.stats.largestBatch == 2 * count)
-        #expect(gate.dataSyncs.value == 1 + dataSyncs)
-        #expect(gate.fileSystemSyncs.value == fileSystemSyncs)
+        #expect(gate.dataSyncs.value == 1 + count)
         for i in 1...count { #expect(readBytes(files.paths[i]) == bytes("a\(i)\nb\(i)\n")) }
     }
 
     @Test func recordsOfOneFileReachItInSubmissionOrder() async throws {
         let tmp = try TempFolder(); defer { tmp.remove() }
-        let committer = keepAlive(try GroupCommitter(dataDirectory: tmp.path))
+        let committer = keepAlive(GroupCommitter())
         defer { committer.shutdown() }
         let files = try OpenFiles(in: tmp.path, count: 1); defer { files.close() }
         let handles = (0..<300).map { committer.submit(fd: files.fds[0], bytes: bytes("\($0)\n")) }
@@ -124,7 +117,7 @@ struct GroupCommitterTests {
     @Test func newFileDirectoryIsSynced() async throws {
         let tmp = try TempFolder(); defer { tmp.remove() }
         let gate = GatedSyncs()
-        let committer = keepAlive(try GroupCommitter(dataDirectory: tmp.path, calls: gate.calls))
+        let committer = keepAlive(GroupCommitter(calls: gate.calls))
         defer { committer.shutdown() }
         let files = try OpenFiles(in: tmp.path, count: 1); defer { files.close() }
         gate.release.signal()  // let the first sync through at once
@@ -139,9 +132,8 @@ struct GroupCommitterTests {
         let tmp = try TempFolder(); defer { tmp.remove() }
         let failing = Switch()
         failing.set(true)
-        let calls = SyncCalls(dataSync: { fd in failing.isOn ? -1 : fdatasync(fd) },
-                              fileSystemSync: { _ in -1 }, directorySync: { fsync($0) })
-        let committer = keepAlive(try GroupCommitter(dataDirectory: tmp.path, calls: calls))
+        let calls = SyncCalls(dataSync: { fd in failing.isOn ? -1 : fdatasync(fd) }, directorySync: { fsync($0) })
+        let committer = keepAlive(GroupCommitter(calls: calls))
         defer { committer.shutdown() }
         let files = try OpenFiles(in: tmp.path, count: 1); defer { files.close() }
 
@@ -161,7 +153,7 @@ struct GroupCommitterTests {
 
     @Test func failedWriteFailsTheBatch() async throws {
         let tmp = try TempFolder(); defer { tmp.remove() }
-        let committer = keepAlive(try GroupCommitter(dataDirectory: tmp.path))
+        let committer = keepAlive(GroupCommitter())
         defer { committer.shutdown() }
         let readOnly = open(tmp.path, O_RDONLY | O_DIRECTORY)  // write(2) on a directory fails
         defer { close(readOnly) }
@@ -175,7 +167,7 @@ struct GroupCommitterTests {
     @Test func queuedWorkFinishesOnShutdownAndLaterWritesAreRefused() async throws {
         let tmp = try TempFolder(); defer { tmp.remove() }
         let gate = GatedSyncs()
-        let committer = keepAlive(try GroupCommitter(dataDirectory: tmp.path, calls: gate.calls))
+        let committer = keepAlive(GroupCommitter(calls: gate.calls))
         let files = try OpenFiles(in: tmp.path, count: 2); defer { files.close() }
         let first = committer.submit(fd: files.fds[0], bytes: bytes("first\n"))
         await gate.waitUntilEntered()
@@ -194,7 +186,7 @@ struct GroupCommitterTests {
 
     @Test func manyWaitersOnOneHandleAllResume() async throws {
         let tmp = try TempFolder(); defer { tmp.remove() }
-        let committer = keepAlive(try GroupCommitter(dataDirectory: tmp.path))
+        let committer = keepAlive(GroupCommitter())
         defer { committer.shutdown() }
         let files = try OpenFiles(in: tmp.path, count: 1); defer { files.close() }
         let handle = committer.submit(fd: files.fds[0], bytes: bytes("x\n"))
@@ -219,11 +211,11 @@ struct GroupCommitterLifetimeTests {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
             for _ in 0..<100 {
-                let c = try GroupCommitter(dataDirectory: dir)
+                let c = GroupCommitter()
                 c.shutdown()
             }
             // One full round trip through a last committer's thread, so earlier threads have run.
-            let last = try GroupCommitter(dataDirectory: dir)
+            let last = GroupCommitter()
             let fd = open(dir + "/probe", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             defer { close(fd) }
             try await last.commit(fd: fd, bytes: Array("x\n".utf8))

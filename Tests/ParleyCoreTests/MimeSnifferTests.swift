@@ -32,6 +32,17 @@ struct MimeSnifferTests {
         }
     }
 
+    /// A file that cannot be read is an error, not a "type" made of libmagic's error text.
+    @Test func missingFileThrowsInsteadOfReturningAnErrorText() throws {
+        let tmp = try TempFolder(); defer { tmp.remove() }
+        let sniffer = try MimeSniffer()
+        #expect(throws: ParleyError.self) { try sniffer.mimeType(ofFile: tmp.path + "/missing") }
+    }
+
+    @Test func emptyBytesAreEmpty() throws {
+        #expect(try MimeSniffer().mimeType(of: []) == "application/x-empty")
+    }
+
     @Test func concurrentUseIsSafe() async throws {
         let sniffer = try MimeSniffer()
         let types = try await withThrowingTaskGroup(of: String.self) { group in

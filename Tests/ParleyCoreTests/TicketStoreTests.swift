@@ -135,13 +135,13 @@ struct TicketStoreTests {
 
     @Test func observerSeesEachTicketsEventsOnceInSeqOrder() async throws {
         let tmp = try TempFolder(); defer { tmp.remove() }
-        let store = try makeStore(tmp); defer { store.shutdown() }
-        let seen = Mutex<[String: [Int]]>([:])
-        store.setObserver { summary, events in
-            seen.withLock { $0[summary.id, default: []] += events.map(\.seq) }
+        let seen = SeenEvents()
+        let store = try makeStore(tmp, observer: { summary, events in
+            seen.map.withLock { $0[summary.id, default: []] += events.map(\.seq) }
             // The summary handed to the observer already includes the events.
             #expect(summary.lastSeq == events.last?.seq)
-        }
+        })
+        defer { store.shutdown() }
         var ids: [String] = []
         for _ in 0..<5 { ids.append(try await store.createTicket(opened: openedDraft()).0.id) }
         let ticketIds = ids
@@ -152,7 +152,7 @@ struct TicketStoreTests {
             }
             try await group.waitForAll()
         }
-        let result = seen.withLock { $0 }
+        let result = seen.map.withLock { $0 }
         #expect(result.count == 5)
         for id in ids { #expect(result[id] == Array(1...41)) }
     }
@@ -224,6 +224,25 @@ struct RetriedSendTests {
         #expect(retry.duplicate)
         #expect(retry.events.map(\.seq) == first.events.map(\.seq))
         #expect(try lines(withClientId: "c-7", in: try #require(tmp.layout.ticketPath(s.id))) == 1)
+    }
+
+    /// The first message is written with `ticket.opened`; a retry of it returns the message only,
+    /// before and after a restart alike.
+    @Test func retryOfTheFirstMessageReturnsThatMessageOnly() async throws {
+        let tmp = try TempFolder(); defer { tmp.remove() }
+        let store = try makeStore(tmp)
+        let (s, _) = try await store.createTicket(opened: openedDraft(), then: [visitorMessage("first", clientId: "c-1")])
+        let retry = try await store.append(ticket: s.id, [visitorMessage("first", clientId: "c-1")], clientId: "c-1")
+        #expect(retry.duplicate)
+        #expect(retry.events.map(\.seq) == [2])
+        #expect(retry.events.map(\.type) == [EventType.message])
+        store.shutdown()
+
+        let again = try makeStore(tmp); defer { again.shutdown() }
+        let afterRestart = try await again.append(ticket: s.id, [visitorMessage("first", clientId: "c-1")], clientId: "c-1")
+        #expect(afterRestart.duplicate)
+        #expect(afterRestart.events.map(\.seq) == [2])
+        #expect(try await again.events(ticket: s.id).count == 2)
     }
 
     @Test func differentClientIdsAreDifferentMessages() async throws {
@@ -321,7 +340,6 @@ struct TicketStoreRecoveryTests {
         let failing = Switch()
         let calls = SyncCalls(
             dataSync: { fd in failing.isOn ? -1 : fdatasync(fd) },
-            fileSystemSync: { fd in failing.isOn ? -1 : SyncCalls.live.fileSystemSync(fd) },
             directorySync: { fd in failing.isOn ? -1 : fsync(fd) })
         let store = try makeStore(tmp, syncCalls: calls); defer { store.shutdown() }
         let (s, _) = try await store.createTicket(opened: openedDraft())
@@ -363,7 +381,7 @@ struct TicketStoreRecoveryTests {
 
     @Test func failedSyncOnTheFirstRecordRefusesTheNewTicket() async throws {
         let tmp = try TempFolder(); defer { tmp.remove() }
-        let calls = SyncCalls(dataSync: { _ in -1 }, fileSystemSync: { _ in -1 }, directorySync: { _ in -1 })
+        let calls = SyncCalls(dataSync: { _ in -1 }, directorySync: { _ in -1 })
         let store = try makeStore(tmp, syncCalls: calls); defer { store.shutdown() }
         let e = await #expect(throws: ParleyError.self) {
             _ = try await store.createTicket(opened: openedDraft(), then: [visitorMessage("hi")])
@@ -377,3 +395,5 @@ struct TicketStoreRecoveryTests {
         #expect(isStoreUnavailable(again))
     }
 }
+
+final class SeenEvents: Sendable { let map = Mutex<[String: [Int]]>([:]) }

@@ -192,8 +192,7 @@ import Testing
     }
 
     @Test func aFailedSyncStopsAllWritesWith503() async throws {
-        let failing = SyncCalls(dataSync: { _ in errno = EIO; return -1 }, fileSystemSync: { _ in errno = EIO; return -1 },
-                                directorySync: { _ in errno = EIO; return -1 })
+        let failing = SyncCalls(dataSync: { _ in errno = EIO; return -1 }, directorySync: { _ in errno = EIO; return -1 })
         let env = try TestEnv(syncCalls: failing)
         try await env.app.test(.router) { client in
             let r = try await client.post("/api/widgets/demo/tickets", #"{"fields":{"name":"A","email":"a@b.co","message":"m"}}"#)

@@ -2,13 +2,15 @@
 
 The server binary comes from env PARLEY_BIN (default: .build/debug/parley in the repo). Each test
 session gets a fresh temporary data folder and a free loopback port, so nothing touches the
-repository's own data/ folder.
+repository's own data/ folder. Tests that change server-wide state (such as creating the first
+admin) take `fresh_server` instead: a server of their own, on an empty data folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
+import re
 import socket
 import subprocess
 import time
@@ -27,6 +29,8 @@ CHROMEDRIVER = os.environ.get("PARLEY_CHROMEDRIVER", "/usr/bin/chromedriver")
 # Readiness wait, not a timing assumption: up to 200 polls, 50 ms apart (10 s in all).
 READY_POLLS = 200
 READY_INTERVAL = 0.05
+# The line `parley serve` logs while no admin exists.
+SETUP_LINK = re.compile(r"/setup\?token=([A-Za-z0-9_-]+)")
 
 
 def _free_port() -> int:
@@ -39,17 +43,33 @@ def _free_port() -> int:
 class Server:
     """A running `parley serve` child process."""
 
-    def __init__(self, base_url: str, process: subprocess.Popen, log_path: Path, data: Path):
+    def __init__(self, base_url: str, process: subprocess.Popen, log_path: Path, data: Path, binary: Path):
         self.base_url = base_url
         self.process = process
         self.log_path = log_path
         self.data = data
+        self.binary = binary
 
     def url(self, path: str) -> str:
         return self.base_url + path
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def cli(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+        """Runs `parley ARGS --data DATA` on this server's data folder (as an owner would, while it serves)."""
+        env = {**os.environ, "PARLEY_BCRYPT_COST": "4"}  # hashes stay valid at any cost; this one is quick
+        return subprocess.run([str(self.binary), *args, "--data", str(self.data)], input=stdin, env=env,
+                              capture_output=True, text=True, timeout=30, check=False)
+
+    def setup_link(self) -> str:
+        """The one-time first-admin link (`/setup?token=…`, as a path) the server logs at start."""
+        for _ in range(READY_POLLS):
+            match = SETUP_LINK.search(self.log())
+            if match:
+                return "/setup?token=" + match.group(1)
+            time.sleep(READY_INTERVAL)
+        pytest.fail(f"parley never logged a setup link:\n{self.log()}")
 
 
 def _wait_until_healthy(server: Server) -> None:
@@ -70,15 +90,15 @@ def _wait_until_healthy(server: Server) -> None:
     pytest.fail(f"parley did not answer /healthz with 200 ({last_error}):\n{server.log()}")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory):
+@contextlib.contextmanager
+def _running_server(root: Path, env: dict[str, str] | None = None):
+    """Starts `parley serve` on a new data folder under `root`, waits until healthy, stops it after."""
     binary = Path(os.environ.get("PARLEY_BIN", REPO / ".build" / "debug" / "parley"))
     if not binary.is_absolute():
         binary = REPO / binary
     if not os.access(binary, os.X_OK):
         pytest.fail(f"parley binary not found at {binary}: run `swift build` or set PARLEY_BIN")
 
-    root = tmp_path_factory.mktemp("parley")
     data = root / "data"
     log_path = root / "server.log"
     port = _free_port()
@@ -91,8 +111,9 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     ]
     # Output goes to a file, not a pipe: a pipe nobody reads would block a chatty server.
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=root)
-    srv = Server(f"http://127.0.0.1:{port}", process, log_path, data)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=root,
+                                   env={**os.environ, **(env or {})})
+    srv = Server(f"http://127.0.0.1:{port}", process, log_path, data, binary)
     try:
         _wait_until_healthy(srv)
         yield srv
@@ -103,6 +124,20 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    with _running_server(tmp_path_factory.mktemp("parley")) as srv:
+        yield srv
+
+
+@pytest.fixture
+def fresh_server(tmp_path_factory: pytest.TempPathFactory):
+    """A server of this test's own, on an empty data folder (no admin yet). bcrypt runs at its
+    lowest cost here, as in the Swift tests, so password checks stay quick in a debug build."""
+    with _running_server(tmp_path_factory.mktemp("parley-fresh"), env={"PARLEY_BCRYPT_COST": "4"}) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="session")
