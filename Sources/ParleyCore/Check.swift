@@ -31,6 +31,15 @@ public enum DataChecker {
             let contents: LogContents
             do { contents = try TicketLog.read(path: path) } catch { report.problems.append("\(rel): \(error)"); continue }
             report.events += contents.events.count
+            if contents.events.isEmpty && contents.damage.isEmpty {
+                if repair {
+                    let q = try TicketLog.quarantineWhole(path: path, quarantineDir: layout.quarantine)
+                    report.repaired.append("\(rel): no complete event (a crash while it was created); moved to \(q)")
+                } else {
+                    report.problems.append("\(rel): no complete event (a crash while it was created; run `parley check --repair`)")
+                }
+                continue
+            }
             if !contents.tornTail.isEmpty {
                 if repair {
                     let q = try TicketLog.cutTornTail(path: path, contents: contents, quarantineDir: layout.quarantine)
@@ -43,7 +52,6 @@ public enum DataChecker {
             if let first = contents.events.first, first.type != EventType.opened || first.seq != 1 {
                 report.problems.append("\(rel): first event is \(first.type) #\(first.seq), expected ticket.opened #1")
             }
-            if contents.events.isEmpty && contents.tornTail.isEmpty { report.problems.append("\(rel): empty log") }
         }
         if fm.fileExists(atPath: layout.agentsFile) {
             if let data = fm.contents(atPath: layout.agentsFile), (try? JSONDecoder().decode([Agent].self, from: data)) != nil {} else {

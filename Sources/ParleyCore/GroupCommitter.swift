@@ -43,7 +43,6 @@ public final class GroupCommitter: @unchecked Sendable {
     private var pending: [Entry] = []
     private var poison: String?
     private var stopping = false
-    private var thread: Thread?
     private let calls: SyncCalls
     private let statsBox = Mutex(CommitStats())
 
@@ -52,7 +51,6 @@ public final class GroupCommitter: @unchecked Sendable {
         // The thread holds the committer until `shutdown()` lets it finish.
         let t = Thread { self.run() }
         t.name = "parley-commit"
-        thread = t
         t.start()
     }
 

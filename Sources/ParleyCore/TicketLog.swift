@@ -78,6 +78,22 @@ public enum TicketLog {
     }
 }
 
+extension TicketLog {
+    /// Moves a whole log into quarantine: for a log with no complete event (a crash while the
+    /// ticket was being created, before anything was acknowledged).
+    @discardableResult
+    public static func quarantineWhole(path: String, quarantineDir: String) throws -> String {
+        try Durable.makeDirectory(quarantineDir)
+        let base = (path as NSString).lastPathComponent
+        let stamp = Timestamp.format(Date()).replacingOccurrences(of: ":", with: "-")
+        let qpath = "\(quarantineDir)/\(base).\(stamp).\(UInt32.random(in: 0...UInt32.max)).incomplete"
+        guard rename(path, qpath) == 0 else { throw ParleyError.io("cannot move \(path) to quarantine: \(errnoString())") }
+        try Durable.syncDirectory(quarantineDir)
+        try Durable.syncDirectory((path as NSString).deletingLastPathComponent)
+        return qpath
+    }
+}
+
 /// Small durable file operations: the rules every config and pointer file follows.
 public enum Durable {
     /// Creates a directory (and parents) and syncs each new directory's parent.

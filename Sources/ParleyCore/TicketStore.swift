@@ -64,6 +64,15 @@ public final class TicketStore: Sendable {
                 continue
             }
             var contents = try TicketLog.read(path: path)
+            if contents.events.isEmpty && contents.damage.isEmpty {
+                // Nothing complete in it: a crash while the ticket was being created, before its
+                // first record was synced and acknowledged. Keep the bytes, drop the ticket.
+                let q = try TicketLog.quarantineWhole(path: path, quarantineDir: layout.quarantine)
+                logger.warning("moved a ticket log with no complete event to quarantine", metadata: [
+                    "ticket": "\(id)", "bytes": "\(contents.tornTail.count)", "quarantine": "\(q)"])
+                report.recovered.append(id)
+                continue
+            }
             if !contents.tornTail.isEmpty {
                 let q = try TicketLog.cutTornTail(path: path, contents: contents, quarantineDir: layout.quarantine)
                 logger.warning("cut a torn tail off a ticket log", metadata: [
@@ -72,7 +81,7 @@ public final class TicketStore: Sendable {
                 contents.tornTail = []
             }
             guard !contents.events.isEmpty else {
-                logger.error("ticket log has no events", metadata: ["ticket": "\(id)"])
+                logger.error("ticket log has no readable event", metadata: ["ticket": "\(id)"])
                 report.damaged.append(id)
                 continue
             }

@@ -54,7 +54,7 @@ struct GroupCommitterTests {
     @Test func recordsQueuedDuringASyncShareTheNextSync() async throws {
         let tmp = try TempFolder(); defer { tmp.remove() }
         let gate = GatedSyncs()
-        let committer = keepAlive(GroupCommitter(calls: gate.calls))
+        let committer = GroupCommitter(calls: gate.calls)
         defer { committer.shutdown() }
         let files = try OpenFiles(in: tmp.path, count: 13); defer { files.close() }
 
@@ -80,7 +80,7 @@ struct GroupCommitterTests {
     func aBatchSyncsEachFileItTouchedOnce(files count: Int) async throws {
         let tmp = try TempFolder(); defer { tmp.remove() }
         let gate = GatedSyncs()
-        let committer = keepAlive(GroupCommitter(calls: gate.calls))
+        let committer = GroupCommitter(calls: gate.calls)
         defer { committer.shutdown() }
         let files = try OpenFiles(in: tmp.path, count: count + 1); defer { files.close() }
 
@@ -104,7 +104,7 @@ struct GroupCommitterTests {
 
     @Test func recordsOfOneFileReachItInSubmissionOrder() async throws {
         let tmp = try TempFolder(); defer { tmp.remove() }
-        let committer = keepAlive(GroupCommitter())
+        let committer = GroupCommitter()
         defer { committer.shutdown() }
         let files = try OpenFiles(in: tmp.path, count: 1); defer { files.close() }
         let handles = (0..<300).map { committer.submit(fd: files.fds[0], bytes: bytes("\($0)\n")) }
@@ -117,7 +117,7 @@ struct GroupCommitterTests {
     @Test func newFileDirectoryIsSynced() async throws {
         let tmp = try TempFolder(); defer { tmp.remove() }
         let gate = GatedSyncs()
-        let committer = keepAlive(GroupCommitter(calls: gate.calls))
+        let committer = GroupCommitter(calls: gate.calls)
         defer { committer.shutdown() }
         let files = try OpenFiles(in: tmp.path, count: 1); defer { files.close() }
         gate.release.signal()  // let the first sync through at once
@@ -133,7 +133,7 @@ struct GroupCommitterTests {
         let failing = Switch()
         failing.set(true)
         let calls = SyncCalls(dataSync: { fd in failing.isOn ? -1 : fdatasync(fd) }, directorySync: { fsync($0) })
-        let committer = keepAlive(GroupCommitter(calls: calls))
+        let committer = GroupCommitter(calls: calls)
         defer { committer.shutdown() }
         let files = try OpenFiles(in: tmp.path, count: 1); defer { files.close() }
 
@@ -151,9 +151,32 @@ struct GroupCommitterTests {
         #expect(readBytes(files.paths[0]) == bytes("a\n"))
     }
 
+    /// Several files synced side by side: one failing sync fails every record of the batch.
+    @Test func failedSyncOfOneFileInABatchFailsTheWholeBatch() async throws {
+        let tmp = try TempFolder(); defer { tmp.remove() }
+        let gate = GatedSyncs()
+        let files = try OpenFiles(in: tmp.path, count: 5); defer { files.close() }
+        let badFD = files.fds[3]
+        let calls = SyncCalls(dataSync: { fd in fd == badFD ? -1 : gate.calls.dataSync(fd) }, directorySync: { fsync($0) })
+        let committer = GroupCommitter(calls: calls)
+        defer { committer.shutdown() }
+
+        let first = committer.submit(fd: files.fds[0], bytes: bytes("first\n"))
+        await gate.waitUntilEntered()
+        let queued = (1...4).map { committer.submit(fd: files.fds[$0], bytes: bytes("r\($0)\n")) }
+        gate.release.signal()
+        try await first.wait()
+        for h in queued {
+            let e = await #expect(throws: ParleyError.self) { try await h.wait() }
+            #expect(isStoreUnavailable(e))
+        }
+        #expect(committer.poisonReason?.contains("fdatasync") == true)
+        #expect(committer.stats.batches == 2)
+    }
+
     @Test func failedWriteFailsTheBatch() async throws {
         let tmp = try TempFolder(); defer { tmp.remove() }
-        let committer = keepAlive(GroupCommitter())
+        let committer = GroupCommitter()
         defer { committer.shutdown() }
         let readOnly = open(tmp.path, O_RDONLY | O_DIRECTORY)  // write(2) on a directory fails
         defer { close(readOnly) }
@@ -167,7 +190,7 @@ struct GroupCommitterTests {
     @Test func queuedWorkFinishesOnShutdownAndLaterWritesAreRefused() async throws {
         let tmp = try TempFolder(); defer { tmp.remove() }
         let gate = GatedSyncs()
-        let committer = keepAlive(GroupCommitter(calls: gate.calls))
+        let committer = GroupCommitter(calls: gate.calls)
         let files = try OpenFiles(in: tmp.path, count: 2); defer { files.close() }
         let first = committer.submit(fd: files.fds[0], bytes: bytes("first\n"))
         await gate.waitUntilEntered()
@@ -186,7 +209,7 @@ struct GroupCommitterTests {
 
     @Test func manyWaitersOnOneHandleAllResume() async throws {
         let tmp = try TempFolder(); defer { tmp.remove() }
-        let committer = keepAlive(GroupCommitter())
+        let committer = GroupCommitter()
         defer { committer.shutdown() }
         let files = try OpenFiles(in: tmp.path, count: 1); defer { files.close() }
         let handle = committer.submit(fd: files.fds[0], bytes: bytes("x\n"))

@@ -30,8 +30,8 @@ let fastBcrypt: Void = { setenv("PARLEY_BCRYPT_COST", "4", 1); return () }()
 
 /// A store on `folder`, loaded, with a fixed clock.
 func makeStore(_ folder: TempFolder, syncCalls: SyncCalls = .live, observer: CommitObserver? = nil) throws -> TicketStore {
-    let store = keepAlive(try TicketStore(layout: folder.layout, logger: quietLogger, syncCalls: syncCalls, now: { fixedNow },
-                                          observer: observer))
+    let store = try TicketStore(layout: folder.layout, logger: quietLogger, syncCalls: syncCalls, now: { fixedNow },
+                                observer: observer)
     try store.load()
     return store
 }
@@ -116,13 +116,4 @@ final class Counter: Sendable {
     private let state = Mutex(0)
     var value: Int { state.withLock { $0 } }
     func increment() { state.withLock { $0 += 1 } }
-}
-
-/// Every store and committer these tests make lives until the process exits. GroupCommitter's
-/// thread captures `[unowned self]`: one released before its thread starts traps the whole
-/// process (see `committerDroppedRightAfterCreationDoesNotCrash`). Remove once that is fixed.
-private let keptAlive = Mutex<[any AnyObject & Sendable]>([])
-func keepAlive<T: AnyObject & Sendable>(_ object: T) -> T {
-    keptAlive.withLock { $0.append(object) }
-    return object
 }

@@ -84,6 +84,26 @@ struct TicketLogTests {
         #expect(c.validLength == log.count)
     }
 
+    /// An extra unreadable line (not one standing in for a record) loses nothing either.
+    @Test func insertedBadLineKeepsTheSeqsAroundIt() {
+        let log = logLine(seq: 1) + bytes("garbage\n") + logLine(seq: 2) + logLine(seq: 3)
+        let c = TicketLog.parse(log)
+        #expect(c.events.map(\.seq) == [1, 2, 3])
+        #expect(c.damage.count == 1)
+        #expect(c.tornTail.isEmpty)
+        #expect(c.validLength == log.count)
+    }
+
+    /// A crash can tear the last line but cannot write a whole, parseable line with a wrong seq:
+    /// that is damage to report, not a tail to cut.
+    @Test func parseableLastLineWithAWrongSeqIsDamageNotATornTail() {
+        let log = logLine(seq: 1) + logLine(seq: 2) + logLine(seq: 2)
+        let c = TicketLog.parse(log)
+        #expect(c.tornTail.isEmpty)
+        #expect(c.damage.first?.contains("line 3") == true)
+        #expect(c.validLength == log.count)
+    }
+
     @Test func seqGapInTheMiddleIsReported() {
         let log = logLine(seq: 1) + logLine(seq: 2) + logLine(seq: 4) + logLine(seq: 5)
         let c = TicketLog.parse(log)

@@ -19,7 +19,7 @@ struct TicketStoreTests {
         let summaryBefore = try #require(store.summary(created.id))
         store.shutdown()
 
-        let again = keepAlive(try TicketStore(layout: tmp.layout, logger: quietLogger))
+        let again = try TicketStore(layout: tmp.layout, logger: quietLogger)
         defer { again.shutdown() }
         let report = try again.load()
         #expect(report.tickets == 1)
@@ -117,7 +117,7 @@ struct TicketStoreTests {
         #expect(store.unavailableReason == nil)
         store.shutdown()
 
-        let again = keepAlive(try TicketStore(layout: tmp.layout, logger: quietLogger))
+        let again = try TicketStore(layout: tmp.layout, logger: quietLogger)
         defer { again.shutdown() }
         let report = try again.load()
         #expect(report.tickets == 20)
@@ -155,6 +155,18 @@ struct TicketStoreTests {
         let result = seen.map.withLock { $0 }
         #expect(result.count == 5)
         for id in ids { #expect(result[id] == Array(1...41)) }
+    }
+
+    @Test func droppedStoreIsReleased() async throws {
+        let tmp = try TempFolder(); defer { tmp.remove() }
+        weak var released: TicketStore?
+        do {
+            let store = try makeStore(tmp)
+            let (s, _) = try await store.createTicket(opened: openedDraft())
+            _ = try await store.append(ticket: s.id, [visitorMessage("hi")])
+            released = store
+        }
+        #expect(released == nil)
     }
 
     @Test func multiEventAppendGetsConsecutiveSeqs() async throws {
@@ -275,7 +287,7 @@ struct TicketStoreRecoveryTests {
         let good = readBytes(path)
         try appendBytes(path, bytes(tail))
 
-        let again = keepAlive(try TicketStore(layout: tmp.layout, logger: quietLogger, now: { fixedNow }))
+        let again = try TicketStore(layout: tmp.layout, logger: quietLogger, now: { fixedNow })
         defer { again.shutdown() }
         let report = try again.load()
         #expect(report.recovered == [s.id])
@@ -318,7 +330,7 @@ struct TicketStoreRecoveryTests {
     }
 
     private func makeStoreReport(_ tmp: TempFolder) throws -> (store: TicketStore, report: TicketStore.LoadReport) {
-        let store = keepAlive(try TicketStore(layout: tmp.layout, logger: quietLogger, now: { fixedNow }))
+        let store = try TicketStore(layout: tmp.layout, logger: quietLogger, now: { fixedNow })
         return (store, try store.load())
     }
 
@@ -327,7 +339,7 @@ struct TicketStoreRecoveryTests {
         try tmp.layout.create()
         try Durable.makeDirectory(tmp.layout.tickets + "/2025-11")
         try Durable.writeNew(path: tmp.layout.tickets + "/2025-11/notes.jsonl", bytes: bytes("hello"))
-        let store = keepAlive(try TicketStore(layout: tmp.layout, logger: quietLogger))
+        let store = try TicketStore(layout: tmp.layout, logger: quietLogger)
         defer { store.shutdown() }
         let report = try store.load()
         #expect(report.tickets == 0)
@@ -377,6 +389,19 @@ struct TicketStoreRecoveryTests {
         let onDisk = try TicketLog.read(path: try #require(tmp.layout.ticketPath(s.id)))
         #expect(onDisk.isClean)
         #expect(onDisk.events.last?.seq == r.events.last?.seq)
+    }
+
+    /// A new log's directory entry is part of what must be durable before the ticket is acknowledged.
+    @Test func failedDirectorySyncRefusesTheNewTicket() async throws {
+        let tmp = try TempFolder(); defer { tmp.remove() }
+        let calls = SyncCalls(dataSync: { fdatasync($0) }, directorySync: { _ in -1 })
+        let store = try makeStore(tmp, syncCalls: calls); defer { store.shutdown() }
+        let e = await #expect(throws: ParleyError.self) {
+            _ = try await store.createTicket(opened: openedDraft())
+        }
+        #expect(isStoreUnavailable(e))
+        #expect(store.unavailableReason?.contains("fsync") == true)
+        #expect(store.summaries().isEmpty)
     }
 
     @Test func failedSyncOnTheFirstRecordRefusesTheNewTicket() async throws {
