@@ -22,6 +22,17 @@ public enum DataChecker {
         guard fm.fileExists(atPath: layout.root, isDirectory: &isDir), isDir.boolValue else {
             throw ParleyError.io("\(layout.root) is not a data folder")
         }
+        // Records a crash left in the journal before a checkpoint: the server replays them at
+        // start; --repair replays them now.
+        let journal = try Journal.recover(layout: layout, apply: repair)
+        if journal.replayed > 0 {
+            if repair {
+                report.repaired.append("journal.jsonl: replayed \(journal.replayed) record(s) into \(journal.tickets.count) ticket log(s)")
+            } else {
+                report.problems.append("journal.jsonl: \(journal.replayed) record(s) not yet in their ticket logs (the server replays them at start, or run `parley check --repair`)")
+            }
+        }
+        report.problems += journal.problems
         for path in try TicketStore.logPaths(layout: layout) {
             report.logs += 1
             let name = (path as NSString).lastPathComponent

@@ -14,6 +14,8 @@ public struct DataLayout: Sendable {
     public var attachments: String { "\(root)/attachments" }
     public var uploads: String { "\(root)/uploads" }
     public var quarantine: String { "\(root)/quarantine" }
+    /// The write-ahead journal (see `Journal`).
+    public var journal: String { "\(root)/journal.jsonl" }
 
     /// The log of a ticket; its month folder comes from the id's date prefix.
     public func ticketPath(_ id: String) -> String? {

@@ -25,20 +25,22 @@ public final class TicketStore: Sendable {
     /// reabstraction quirk that grew the stack until it overflowed under load).
     private let observer: CommitObserver?
 
+    /// Opens the store. Call `load()` before anything else: it replays the journal.
     public init(layout: DataLayout, logger: Logger, syncCalls: SyncCalls = .live,
-                now: @escaping @Sendable () -> Date = { Date() }, observer: CommitObserver? = nil) throws {
+                now: @escaping @Sendable () -> Date = { Date() }, observer: CommitObserver? = nil,
+                checkpointInterval: TimeInterval = 2) throws {
         self.layout = layout
         self.observer = observer
         try layout.create()
-        self.committer = GroupCommitter(calls: syncCalls)
+        self.committer = try GroupCommitter(calls: syncCalls, journalPath: layout.journal, checkpointInterval: checkpointInterval)
         self.logger = logger
         self.now = now
     }
 
-    /// Stops the committer after queued writes are done.
-    public func shutdown() { committer.shutdown() }
+    /// Stops the committer after queued writes and a last checkpoint are done.
+    public func shutdown() { committer.shutdownAndWait() }
 
-    deinit { committer.shutdown() }
+    deinit { committer.shutdownAndWait() }
 
     public var commitStats: CommitStats { committer.stats }
     /// Why writes are refused (after a failed write or sync), or nil when the store is healthy.
@@ -50,12 +52,17 @@ public final class TicketStore: Sendable {
         public var events = 0
         public var recovered: [String] = []
         public var damaged: [String] = []
+        /// Journal records that were missing from their logs (a crash before a checkpoint).
+        public var replayed = 0
     }
 
-    /// Scans every log: cuts torn tails into quarantine, reports damage, folds summaries.
+    /// Replays the journal into the logs, then scans every log: cuts torn tails into quarantine,
+    /// reports damage, folds summaries.
     @discardableResult
     public func load() throws -> LoadReport {
         var report = LoadReport()
+        let replay = try Journal.recover(layout: layout, logger: logger)
+        report.replayed = replay.replayed
         var summaries: [String: TicketSummary] = [:]
         for path in try Self.logPaths(layout: layout) {
             let id = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
@@ -263,7 +270,7 @@ actor TicketWriter {
         let dir = isNewFile ? (path as NSString).deletingLastPathComponent : nil
         isNewFile = false
         // Submitted synchronously inside this actor turn, so lines reach the file in seq order.
-        let handle = store.committer.submit(fd: fd, bytes: bytes, newFileDirectory: dir)
+        let handle = store.committer.submit(fd: fd, bytes: bytes, ticket: id, newFileDirectory: dir)
         if let c = clientId { inflight[c] = (handle, prepared.filter { $0.clientId == c }) }
         defer { if let c = clientId { inflight[c] = nil } }
         try await handle.wait()

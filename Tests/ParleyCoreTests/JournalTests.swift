@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+@testable import ParleyCore
+
+/// The write-ahead journal: what a crash before a checkpoint leaves, and how it is replayed.
+@Suite("Journal")
+struct JournalTests {
+    /// Simulates a power loss before a checkpoint: the logs lose their unsynced tail (here: cut
+    /// back to an earlier length, or torn mid-line), the journal keeps what was acknowledged.
+    @Test(arguments: [false, true])
+    func acknowledgedLinesLostFromALogAreReplayedFromTheJournal(torn: Bool) async throws {
+        let tmp = try TempFolder(); defer { tmp.remove() }
+        // A long checkpoint interval: nothing is checkpointed during the test.
+        let store = try TicketStore(layout: tmp.layout, logger: quietLogger, now: { fixedNow }, checkpointInterval: 3600)
+        try store.load()
+        let (s, _) = try await store.createTicket(opened: openedDraft())
+        let path = try #require(tmp.layout.ticketPath(s.id))
+        let afterOpen = readBytes(path).count
+        for i in 1...5 { _ = try await store.append(ticket: s.id, [visitorMessage("m\(i)")]) }
+        let full = readBytes(path)
+        let journalBefore = readBytes(tmp.layout.journal)
+        #expect(!journalBefore.isEmpty, "records stay in the journal until a checkpoint")
+
+        // The crash: the log keeps only the opening (plus, if torn, half of the next line).
+        let kept = torn ? Array(full[0..<(afterOpen + 20)]) : Array(full[0..<afterOpen])
+        #expect(FileManager.default.createFile(atPath: path + ".tmp", contents: Data(kept)))
+        #expect(rename(path + ".tmp", path) == 0)
+        #expect(FileManager.default.createFile(atPath: tmp.layout.journal + ".copy", contents: Data(journalBefore)))
+
+        let check = try DataChecker.run(layout: tmp.layout, repair: false)
+        #expect(check.problems.contains { $0.contains("journal.jsonl") })
+
+        // Restart from the crashed state (the old store's final checkpoint must not run on it).
+        let crashed = try TempFolder(); defer { crashed.remove() }
+        try FileManager.default.removeItem(atPath: crashed.path)
+        try FileManager.default.copyItem(atPath: tmp.path, toPath: crashed.path)
+        try FileManager.default.removeItem(atPath: crashed.layout.journal)
+        try FileManager.default.moveItem(atPath: crashed.layout.journal + ".copy", toPath: crashed.layout.journal)
+        store.shutdown()
+
+        let restarted = try TicketStore(layout: crashed.layout, logger: quietLogger, now: { fixedNow })
+        defer { restarted.shutdown() }
+        let report = try restarted.load()
+        #expect(report.replayed == 5)
+        let events = try await restarted.events(ticket: s.id)
+        #expect(events.map(\.seq) == [1, 2, 3, 4, 5, 6])
+        #expect(events.compactMap(\.text).suffix(5) == ["m1", "m2", "m3", "m4", "m5"])
+        #expect(readBytes(try #require(crashed.layout.ticketPath(s.id))) == full, "the log is byte-identical to before the crash")
+        #expect(readBytes(crashed.layout.journal).isEmpty, "replayed, so emptied")
+        #expect(try DataChecker.run(layout: crashed.layout, repair: false).isHealthy)
+    }
+
+    @Test func aLogWhoseFileWasLostIsRecreatedFromTheJournal() async throws {
+        let tmp = try TempFolder(); defer { tmp.remove() }
+        let store = try TicketStore(layout: tmp.layout, logger: quietLogger, now: { fixedNow }, checkpointInterval: 3600)
+        try store.load()
+        let (s, token) = try await store.createTicket(opened: openedDraft(), then: [visitorMessage("hello")])
+        let path = try #require(tmp.layout.ticketPath(s.id))
+        let full = readBytes(path)
+        let journal = readBytes(tmp.layout.journal)
+        store.shutdown()
+        // The crash lost the new file's directory entry.
+        try FileManager.default.removeItem(atPath: path)
+        #expect(FileManager.default.createFile(atPath: tmp.layout.journal, contents: Data(journal)))
+
+        let repaired = try DataChecker.run(layout: tmp.layout, repair: true)
+        #expect(repaired.repaired.contains { $0.contains("replayed 2 record") })
+        #expect(readBytes(path) == full)
+        let restarted = try TicketStore(layout: tmp.layout, logger: quietLogger); defer { restarted.shutdown() }
+        try restarted.load()
+        #expect(restarted.visitorTokenMatches(ticket: s.id, token: token))
+    }
+
+    @Test func aCleanShutdownLeavesAnEmptyJournalAndSyncedLogs() async throws {
+        let tmp = try TempFolder(); defer { tmp.remove() }
+        let store = try TicketStore(layout: tmp.layout, logger: quietLogger, checkpointInterval: 3600)
+        try store.load()
+        let (s, _) = try await store.createTicket(opened: openedDraft())
+        _ = try await store.append(ticket: s.id, [visitorMessage("x")])
+        #expect(!readBytes(tmp.layout.journal).isEmpty)
+        store.shutdown()
+        #expect(readBytes(tmp.layout.journal).isEmpty)
+        #expect(store.commitStats.checkpoints == 1)
+        #expect(try TicketLog.read(path: try #require(tmp.layout.ticketPath(s.id))).events.count == 2)
+    }
+
+    @Test func aTornJournalTailIsIgnoredAndRecordsAlreadyInLogsAreNotDuplicated() async throws {
+        let tmp = try TempFolder(); defer { tmp.remove() }
+        let store = try TicketStore(layout: tmp.layout, logger: quietLogger, checkpointInterval: 3600)
+        try store.load()
+        let (s, _) = try await store.createTicket(opened: openedDraft())
+        let journal = readBytes(tmp.layout.journal)
+        let path = try #require(tmp.layout.ticketPath(s.id))
+        let log = readBytes(path)
+        store.shutdown()
+        // Journal as at the crash (the record is also in the log), plus a torn record.
+        let torn = Array(#"{"ticket":"\#(s.id)","event":{"seq":2,"at":"#.utf8)
+        #expect(FileManager.default.createFile(atPath: tmp.layout.journal, contents: Data(journal + torn)))
+        let restarted = try TicketStore(layout: tmp.layout, logger: quietLogger); defer { restarted.shutdown() }
+        let report = try restarted.load()
+        #expect(report.replayed == 0)
+        #expect(readBytes(path) == log)
+    }
+}
