@@ -100,7 +100,8 @@ public final class GroupCommitter: @unchecked Sendable {
 
     /// Queues `bytes` for `fd` at once (so records of one file reach it in the order queued) and
     /// returns a handle that completes when they are on disk. `newFileDirectory` names the folder
-    /// of a file created for this record, which must be synced too.
+    /// of a file created for this record, which must be synced too. In journal mode `fd` must stay
+    /// open until the next checkpoint has synced it (ticket writers keep theirs open).
     public func submit(fd: Int32, bytes: [UInt8], ticket: String? = nil, newFileDirectory: String? = nil) -> CommitHandle {
         let handle = CommitHandle()
         condition.lock()
