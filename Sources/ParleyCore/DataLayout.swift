@@ -25,6 +25,22 @@ public struct DataLayout: Sendable {
         return "\(tickets)/\(month)/\(id).jsonl"
     }
 
+    /// Takes an exclusive lock on the data folder (flock on the folder itself, so no lock file),
+    /// held until `close` of the returned fd or process exit: one server, or one repairing
+    /// `parley check`, per folder.
+    public func lock() throws -> Int32 {
+        let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw ParleyError.io("cannot open \(root): \(errnoString())") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let busy = errno == EWOULDBLOCK
+            close(fd)
+            throw ParleyError.conflict(busy
+                ? "\(root) is in use by another parley process (a running server?); stop it first"
+                : "cannot lock \(root): \(errnoString())")
+        }
+        return fd
+    }
+
     /// Creates the folders of the layout (idempotent).
     public func create() throws {
         for d in [root, config, widgets, tickets, attachments, uploads, quarantine] { try Durable.makeDirectory(d) }

@@ -43,8 +43,8 @@ public enum EventType {
     public static let wrapup = "wrapup"
     public static let feedback = "feedback"
     public static let autoresponder = "autoresponder"
-    /// Types a visitor never sees.
-    public static let internalOnly: Set<String> = [note, wrapup, autoresponder]
+    /// Types a visitor never sees: internal notes and the shop's own labels and routing.
+    public static let internalOnly: Set<String> = [note, wrapup, autoresponder, tagAdded, tagRemoved, priority, assigned]
 }
 
 /// Ticket status values.

@@ -160,6 +160,9 @@ public final class GroupCommitter: @unchecked Sendable {
             condition.unlock()
 
             if let poisoned {
+                // No more checkpoints: the journal stays as it is for recovery at the next start
+                // (and a due checkpoint would make the wait above return at once, forever).
+                checkpointDue = nil
                 for e in batch { e.handle.complete(.failure(ParleyError.storeUnavailable(poisoned))) }
                 if finishing { lanes.stop(); stopped.signal(); return }
                 continue
@@ -167,7 +170,7 @@ public final class GroupCommitter: @unchecked Sendable {
             if !batch.isEmpty { commitBatch(batch) }
             if journalFD != nil, checkpointDue != nil,
                finishing || journalBytes >= checkpointBytes || (checkpointDue.map { Date() >= $0 } ?? false) {
-                if let failure = checkpoint() { condition.lock(); poison = failure; condition.unlock() }
+                if let failure = checkpoint() { checkpointDue = nil; condition.lock(); poison = failure; condition.unlock() }
             }
             if finishing { lanes.stop(); stopped.signal(); return }
         }

@@ -72,7 +72,6 @@ public enum Journal {
         for ticket in order {
             guard let path = layout.ticketPath(ticket) else { continue }
             var lastSeq = 0
-            var createdFolder = false
             if FileManager.default.fileExists(atPath: path) {
                 let contents = try TicketLog.read(path: path)
                 if apply && !contents.tornTail.isEmpty {
@@ -80,9 +79,7 @@ public enum Journal {
                 }
                 lastSeq = contents.events.last?.seq ?? 0
             } else if apply {
-                let folder = (path as NSString).deletingLastPathComponent
-                createdFolder = !FileManager.default.fileExists(atPath: folder)
-                try Durable.makeDirectory(folder)
+                try Durable.makeDirectory((path as NSString).deletingLastPathComponent)
             }
             var missing: [UInt8] = []
             var count = 0
@@ -95,21 +92,28 @@ public enum Journal {
                 lastSeq = r.event.seq
                 count += 1
             }
-            guard count > 0 else { continue }
-            report.replayed += count
-            report.tickets.append(ticket)
-            guard apply else { continue }
-            let isNew = !FileManager.default.fileExists(atPath: path)
+            if count > 0 { report.replayed += count; report.tickets.append(ticket) }
+            guard apply, count > 0 || FileManager.default.fileExists(atPath: path) else { continue }
+            // Even a log that misses nothing is synced (with its folder) before the journal is
+            // emptied: after a kill -9 its lines may be only in the page cache.
             let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw ParleyError.io("cannot open \(path): \(errnoString())") }
             defer { close(fd) }
-            try Durable.writeAll(fd: fd, bytes: missing, path: path)
+            if count > 0 { try Durable.writeAll(fd: fd, bytes: missing, path: path) }
             guard fdatasync(fd) == 0 else { throw ParleyError.io("cannot sync \(path): \(errnoString())") }
-            if isNew || createdFolder { try Durable.syncDirectory((path as NSString).deletingLastPathComponent) }
-            logger?.warning("replayed journal records into a ticket log", metadata: ["ticket": "\(ticket)", "records": "\(count)"])
+            try Durable.syncDirectory((path as NSString).deletingLastPathComponent)
+            if count > 0 {
+                logger?.warning("replayed journal records into a ticket log", metadata: ["ticket": "\(ticket)", "records": "\(count)"])
+            }
         }
         if apply {
             for p in report.problems { logger?.error("journal problem", metadata: ["problem": "\(p)"]) }
+            if !report.problems.isEmpty {
+                // Keep what could not be replayed before emptying the journal.
+                try Durable.makeDirectory(layout.quarantine)
+                let stamp = Timestamp.format(Date()).replacingOccurrences(of: ":", with: "-")
+                try Durable.writeNew(path: "\(layout.quarantine)/journal.\(stamp).jsonl", bytes: bytes)
+            }
             // Every record is now in its log (synced): the journal can be emptied.
             let fd = open(layout.journal, O_WRONLY | O_CLOEXEC)
             guard fd >= 0 else { throw ParleyError.io("cannot open \(layout.journal): \(errnoString())") }

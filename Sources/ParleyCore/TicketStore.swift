@@ -168,12 +168,20 @@ public final class TicketStore: Sendable {
         return try await writer(id).append(drafts, clientId: clientId)
     }
 
+    /// Appends what `build` makes of the ticket's current state (checked inside its writer, so
+    /// concurrent callers see each other's effects). `build` returning no events appends nothing.
+    public func update(ticket id: String, _ build: @Sendable (TicketSummary) throws -> [TicketEvent]) async throws -> AppendResult {
+        guard summary(id) != nil else { throw ParleyError.ticketNotFound }
+        return try await writer(id).update(build)
+    }
+
     func writer(_ id: String) throws -> TicketWriter {
         if let w = writers.withLock({ $0[id] }) { return w }
         guard summary(id) != nil, let path = layout.ticketPath(id) else { throw ParleyError.ticketNotFound }
-        let loaded = try TicketWriter(existing: id, path: path, store: self)
-        return writers.withLock { dict in
+        // Created under the lock: two writers for one log could read it while the other writes.
+        return try writers.withLock { dict in
             if let w = dict[id] { return w }
+            let loaded = try TicketWriter(existing: id, path: path, store: self)
             dict[id] = loaded
             return loaded
         }
@@ -195,7 +203,10 @@ actor TicketWriter {
     private var isNewFile: Bool
     private var events: [TicketEvent]
     private var summary: TicketSummary
+    /// `summary` plus the events queued but not yet durable.
+    private var pendingSummary: TicketSummary
     private var nextSeq: Int
+    /// Keyed by `dedupeKey` (sender kind and client id).
     private var clientIds: [String: ClosedRange<Int>] = [:]
     private var inflight: [String: (CommitHandle, [TicketEvent])] = [:]
     private var committed: [Int: TicketEvent] = [:]
@@ -207,26 +218,30 @@ actor TicketWriter {
         isNewFile = true
         events = []
         summary = TicketSummary(id: id)
+        pendingSummary = summary
         nextSeq = 1
     }
 
     init(existing id: String, path: String, store: TicketStore) throws {
         self.id = id; self.path = path; self.store = store
         let contents = try TicketLog.read(path: path)
-        if !contents.tornTail.isEmpty {
-            // Only possible if the file changed behind our back since start-up.
-            try TicketLog.cutTornTail(path: path, contents: contents, quarantineDir: store.layout.quarantine)
-        }
         events = contents.events
         var s = TicketSummary(id: id)
         for e in events { s.apply(e) }
-        s.damaged = !contents.damage.isEmpty
+        // Start-up cut every torn tail, and this is the log's only writer; one now means the file
+        // changed behind our back: never cut while serving, make the ticket read-only instead.
+        s.damaged = !contents.damage.isEmpty || !contents.tornTail.isEmpty
+        if !contents.tornTail.isEmpty {
+            store.logger.error("ticket log changed behind the server's back; ticket is read-only", metadata: ["ticket": "\(id)"])
+        }
         summary = s
+        pendingSummary = s
         nextSeq = (events.last?.seq ?? 0) + 1
         isNewFile = false
         for e in events {
-            if let c = e.clientId, e.type == EventType.message {
-                clientIds[c] = clientIds[c].map { $0.lowerBound...e.seq } ?? e.seq...e.seq
+            if let c = e.clientId {
+                let key = Self.dedupeKey(e.by, c)
+                clientIds[key] = clientIds[key].map { $0.lowerBound...e.seq } ?? e.seq...e.seq
             }
         }
     }
@@ -241,15 +256,33 @@ actor TicketWriter {
         return events.filter { $0.seq > after }
     }
 
+    /// Client ids are per kind of sender: a visitor cannot pre-empt an agent's id (they see
+    /// agents' client ids in the events) and the other way round.
+    static func dedupeKey(_ by: EventActor, _ clientId: String) -> String { "\(by.kind.rawValue):\(clientId)" }
+
+    /// Appends the events `build` makes from the ticket's current state, decided inside this
+    /// actor so that two callers (two agents opening at once) cannot both act on a stale state.
+    func update(_ build: (TicketSummary) throws -> [TicketEvent]) async throws -> AppendResult {
+        // Built on the state including appends still being synced: this actor is re-entered
+        // while an earlier append awaits its sync.
+        let drafts = try build(pendingSummary)
+        if drafts.isEmpty { return AppendResult(events: [], duplicate: false, summary: summary) }
+        return try await append(drafts, clientId: nil)
+    }
+
     func append(_ drafts: [TicketEvent], clientId: String?) async throws -> AppendResult {
         if summary.damaged {
             throw ParleyError.conflict("This ticket's log is damaged and read-only; run `parley check`.")
         }
-        if let c = clientId {
-            if let range = clientIds[c] {
-                return AppendResult(events: events.filter { range.contains($0.seq) }, duplicate: true, summary: summary)
+        let key = clientId.flatMap { c in drafts.first { $0.clientId == c }.map { Self.dedupeKey($0.by, c) } }
+        if let key {
+            if let range = clientIds[key] {
+                // Durable; maybe not yet published if an earlier seq is still completing.
+                let found = (events.filter { range.contains($0.seq) } + committed.values.filter { range.contains($0.seq) })
+                    .sorted { $0.seq < $1.seq }
+                return AppendResult(events: found, duplicate: true, summary: summary)
             }
-            if let (handle, evs) = inflight[c] {
+            if let (handle, evs) = inflight[key] {
                 try await handle.wait()
                 return AppendResult(events: evs, duplicate: true, summary: summary)
             }
@@ -266,16 +299,17 @@ actor TicketWriter {
             nextSeq += 1
             bytes += d.json(forLog: true); bytes.append(0x0A)
             prepared.append(d)
+            pendingSummary.apply(d)
         }
         let dir = isNewFile ? (path as NSString).deletingLastPathComponent : nil
         isNewFile = false
         // Submitted synchronously inside this actor turn, so lines reach the file in seq order.
         let handle = store.committer.submit(fd: fd, bytes: bytes, ticket: id, newFileDirectory: dir)
-        if let c = clientId { inflight[c] = (handle, prepared.filter { $0.clientId == c }) }
-        defer { if let c = clientId { inflight[c] = nil } }
+        if let key, let c = clientId { inflight[key] = (handle, prepared.filter { $0.clientId == c }) }
+        defer { if let key { inflight[key] = nil } }
         try await handle.wait()
         let carrying = prepared.filter { $0.clientId == clientId }
-        if let c = clientId, let first = carrying.first, let last = carrying.last { clientIds[c] = first.seq...last.seq }
+        if let key, let first = carrying.first, let last = carrying.last { clientIds[key] = first.seq...last.seq }
         for e in prepared { committed[e.seq] = e }
         // Publish in seq order even if continuations resume out of order.
         var published: [TicketEvent] = []

@@ -89,7 +89,7 @@ struct AgentController {
     }
 
     @Sendable func logout(_ request: Request, context: ParleyContext) async throws -> Response {
-        if let v = request.cookies[Sessions.cookieName]?.value { services.sessions.revoke(v) }
+        if let v = request.cookies[Sessions.cookieName]?.value { services.sessions.revoke(v, config: services.config) }
         var r = Response(status: .noContent)
         r.setCookie(sessionCookie("", request: request, maxAge: 0))
         return r
@@ -190,10 +190,11 @@ struct AgentController {
     }
 
     @Sendable func show(_ request: Request, context: ParleyContext) async throws -> Response {
-        let (_, t) = try visibleTicket(request, context: context)
+        let (agent, t) = try visibleTicket(request, context: context)
         let events = try await services.store.events(ticket: t.id)
         let previous = t.visitorEmail.map { email in
-            services.store.summaries { $0.visitorEmail == email && $0.id != t.id }.sorted { $0.createdAt > $1.createdAt }
+            services.store.summaries { $0.visitorEmail == email && $0.id != t.id && agent.canSee(widget: $0.widget) }
+                .sorted { $0.createdAt > $1.createdAt }
         } ?? []
         return JSONResponse.make { w in
             w.beginObject()
@@ -210,20 +211,25 @@ struct AgentController {
     /// agent joined.
     @Sendable func openTicket(_ request: Request, context: ParleyContext) async throws -> Response {
         let (agent, t) = try visibleTicket(request, context: context)
-        var drafts: [TicketEvent] = []
-        if t.assignee == nil && t.status != .closed {
-            var a = TicketEvent(type: EventType.assigned, by: actor(agent))
-            a.agent = agent.id; a.agentName = agent.name
-            drafts.append(a)
+        let me = actor(agent)
+        // Decided inside the ticket's writer, so two agents opening at once cannot both take it.
+        let r = try await services.store.update(ticket: t.id) { s in
+            var drafts: [TicketEvent] = []
+            guard s.status != .closed else { return drafts }
+            if s.assignee == nil {
+                var a = TicketEvent(type: EventType.assigned, by: me)
+                a.agent = agent.id; a.agentName = agent.name
+                drafts.append(a)
+            }
+            if (s.assignee == nil || s.assignee == agent.id) && !s.joinedAgents.contains(agent.id) {
+                drafts.append(TicketEvent(type: EventType.agentJoined, by: me))
+            }
+            return drafts
         }
-        if (t.assignee == nil || t.assignee == agent.id) && !t.joinedAgents.contains(agent.id) && t.status != .closed {
-            drafts.append(TicketEvent(type: EventType.agentJoined, by: actor(agent)))
-        }
-        let r = drafts.isEmpty ? nil : try await services.store.append(ticket: t.id, drafts)
         return JSONResponse.make { w in
             w.beginObject()
-            w.key("ticket"); w.raw((r?.summary ?? t).json())
-            w.key("events"); w.beginArray(); for e in r?.events ?? [] { w.raw(e.json()) }; w.endArray()
+            w.key("ticket"); w.raw(r.summary.json())
+            w.key("events"); w.beginArray(); for e in r.events { w.raw(e.json()) }; w.endArray()
             w.endObject()
         }
     }
@@ -337,33 +343,44 @@ struct AgentController {
         let (agent, t) = try visibleTicket(request, context: context)
         let body: CloseBody = request.headers[.contentLength] == "0" || request.headers[.contentLength] == nil && request.headers[.contentType] == nil
             ? CloseBody() : try await request.decodeJSON(CloseBody.self, context: context)
-        if t.status == .closed { throw APIError(.conflict, "ticket_closed", "This ticket is already closed.") }
         var errors: [String: String] = [:]
         if let d = body.disposition, d.count > 80 { errors["disposition"] = "The disposition is too long (at most 80 characters)." }
         if let n = body.notes, n.count > Limits.messageLength { errors["notes"] = "The notes are too long." }
         if !errors.isEmpty { throw ParleyError.invalid(errors) }
-        var drafts: [TicketEvent] = []
         let disposition = body.disposition?.trimmingCharacters(in: .whitespacesAndNewlines).nilIfEmpty
         let notes = body.notes?.trimmingCharacters(in: .whitespacesAndNewlines).nilIfEmpty
-        if disposition != nil || notes != nil {
-            var w = TicketEvent(type: EventType.wrapup, by: actor(agent)); w.disposition = disposition; w.notes = notes
-            drafts.append(w)
+        let me = actor(agent)
+        let r = try await services.store.update(ticket: t.id) { s in
+            if s.status == .closed { throw APIError(.conflict, "ticket_closed", "This ticket is already closed.") }
+            var drafts: [TicketEvent] = []
+            if disposition != nil || notes != nil {
+                var w = TicketEvent(type: EventType.wrapup, by: me); w.disposition = disposition; w.notes = notes
+                drafts.append(w)
+            }
+            var st = TicketEvent(type: EventType.status, by: me); st.status = TicketStatus.closed.rawValue
+            drafts.append(st)
+            return drafts
         }
-        var s = TicketEvent(type: EventType.status, by: actor(agent)); s.status = TicketStatus.closed.rawValue
-        drafts.append(s)
-        return try await appended(t, drafts)
+        return appendedResponse(r)
     }
 
     @Sendable func reopen(_ request: Request, context: ParleyContext) async throws -> Response {
         let (agent, t) = try visibleTicket(request, context: context)
-        guard t.status == .closed else { throw APIError(.conflict, "ticket_open", "This ticket is not closed.") }
-        var s = TicketEvent(type: EventType.status, by: actor(agent)); s.status = TicketStatus.open.rawValue
-        return try await appended(t, [s])
+        let me = actor(agent)
+        let r = try await services.store.update(ticket: t.id) { s in
+            guard s.status == .closed else { throw APIError(.conflict, "ticket_open", "This ticket is not closed.") }
+            var st = TicketEvent(type: EventType.status, by: me); st.status = TicketStatus.open.rawValue
+            return [st]
+        }
+        return appendedResponse(r)
     }
 
     func appended(_ t: TicketSummary, _ drafts: [TicketEvent]) async throws -> Response {
-        let r = try await services.store.append(ticket: t.id, drafts)
-        return JSONResponse.make(.created) { w in
+        appendedResponse(try await services.store.append(ticket: t.id, drafts))
+    }
+
+    func appendedResponse(_ r: AppendResult) -> Response {
+        JSONResponse.make(.created) { w in
             w.beginObject()
             w.key("ticket"); w.raw(r.summary.json())
             w.key("events"); w.beginArray(); for e in r.events { w.raw(e.json()) }; w.endArray()
@@ -373,6 +390,7 @@ struct AgentController {
 
     @Sendable func live(_ request: Request, context: ParleyContext) async throws -> Response {
         let agent = try currentAgent(request)
-        return SSE.agentStream(services: services, agent: agent, lastEventID: request.headers[.lastEventID])
+        let cookie = request.cookies[Sessions.cookieName]?.value ?? ""
+        return SSE.agentStream(services: services, agent: agent, cookie: cookie, lastEventID: request.headers[.lastEventID])
     }
 }

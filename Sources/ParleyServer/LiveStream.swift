@@ -74,7 +74,7 @@ enum SSE {
     /// The agent's stream: every event of every ticket the agent may see, as
     /// `{"ticket":summary,"event":event}`, with ids `boot.n`; a resume that cannot be served gets
     /// `event: reset` and the client reloads its list.
-    static func agentStream(services: ParleyServices, agent: Agent, lastEventID: String?) -> Response {
+    static func agentStream(services: ParleyServices, agent: Agent, cookie: String, lastEventID: String?) -> Response {
         let hub = services.hub
         // Access is read once per stream (a change applies on the next connection): this runs
         // under the hub's lock for every event.
@@ -106,6 +106,13 @@ enum SSE {
                 case .typing(let t, let by, let text):
                     try await writer.write(frame(id: nil, event: "typing", data: typingJSON(ticket: t, by: by, text: text)))
                 case .heartbeat:
+                    // A stream lives no longer than its session and the agent's access.
+                    guard let current = services.sessions.verify(cookie, config: services.config),
+                          current.widgets == agent.widgets, current.role == agent.role else {
+                        try await writer.write(frame(id: nil, event: "signed-out", data: Array("{}".utf8)))
+                        try await writer.finish(nil)
+                        return
+                    }
                     try await writer.write(ByteBuffer(string: ": ping\n\n"))
                 }
             }

@@ -35,6 +35,8 @@ public final class ParleyServices: Sendable {
     public let sessions: Sessions
     public let logger: Logger
     let hub: LiveHub
+    /// Holds the data folder's lock for the server's lifetime.
+    private let lockFD: Int32
     private let setupTokenBox = Mutex<String?>(nil)
 
     /// Opens (and if needed creates) the data folder, recovers the logs and builds the index.
@@ -42,6 +44,8 @@ public final class ParleyServices: Sendable {
         self.settings = settings
         self.logger = logger
         layout = DataLayout(root: settings.dataDirectory)
+        try layout.create()
+        lockFD = try layout.lock()
         config = try ConfigStore(layout: layout)
         if try config.ensureDemoWidget() {
             logger.notice("created the demo widget", metadata: ["widget": "demo"])
@@ -93,6 +97,8 @@ public final class ParleyServices: Sendable {
         hub.finishAll()
         store.shutdown()
     }
+
+    deinit { close(lockFD) }
 }
 
 /// Agent sessions: a signed cookie `agentID.expires.epoch.nonce.mac`. Survives restarts; a
@@ -123,7 +129,10 @@ public final class Sessions: Sendable {
         return agent
     }
 
-    public func revoke(_ value: String) {
+    /// Revokes one session; only a valid cookie is remembered (so anonymous calls cannot grow
+    /// the list), and only until it would have expired anyway.
+    public func revoke(_ value: String, config: ConfigStore) {
+        guard verify(value, config: config) != nil else { return }
         let parts = value.split(separator: ".")
         guard parts.count == 5, let exp = Double(parts[1]) else { return }
         let now = Date().timeIntervalSince1970

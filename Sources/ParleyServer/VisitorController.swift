@@ -169,10 +169,12 @@ struct VisitorController {
 
     @Sendable func leave(_ request: Request, context: ParleyContext) async throws -> Response {
         let t = try authorizedTicket(request, context: context)
-        if t.visitorLeft { return JSONResponse.events([]) }
         try services.limiter.take("minor:\(t.id)", Self.minorRule)
-        let r = try await services.store.append(ticket: t.id, [TicketEvent(type: EventType.visitorLeft, by: EventActor(kind: .visitor, name: t.visitorName))])
-        return JSONResponse.events(r.events, status: .created)
+        let by = EventActor(kind: .visitor, name: t.visitorName)
+        let r = try await services.store.update(ticket: t.id) { s in
+            s.visitorLeft ? [] : [TicketEvent(type: EventType.visitorLeft, by: by)]
+        }
+        return JSONResponse.events(r.events, status: r.events.isEmpty ? .ok : .created)
     }
 
     struct FeedbackBody: Decodable { var rating: Int; var comment: String? }

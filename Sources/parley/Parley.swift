@@ -98,7 +98,14 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let report: CheckReport
-        do { report = try DataChecker.run(layout: DataLayout(root: dataOptions.data), repair: repair) } catch {
+        do {
+            let layout = DataLayout(root: dataOptions.data)
+            // A running server holds the lock: checking a live folder would misreport (and
+            // repairing it would race the server's own writes).
+            let lock = try layout.lock()
+            defer { close(lock) }
+            report = try DataChecker.run(layout: layout, repair: repair)
+        } catch {
             throw fail("\(error)")
         }
         for line in report.repaired { print("repaired: \(line)") }

@@ -102,3 +102,38 @@ struct JournalTests {
         #expect(readBytes(path) == log)
     }
 }
+
+@Suite("Journal: problems and dedupe")
+struct JournalProblemTests {
+    @Test func recordsThatCannotBeReplayedAreKeptInQuarantine() async throws {
+        let tmp = try TempFolder(); defer { tmp.remove() }
+        let store = try TicketStore(layout: tmp.layout, logger: quietLogger, now: { fixedNow }, checkpointInterval: 3600)
+        try store.load()
+        let (s, _) = try await store.createTicket(opened: openedDraft())
+        store.shutdown()
+        // A record that leaves a gap (seq 5 after seq 1): it cannot be appended.
+        var e = visitorMessage("from nowhere"); e.seq = 5; e.at = "2025-11-21T13:30:45.000Z"
+        var journal: [UInt8] = []
+        Journal.appendRecords(ticket: s.id, lines: e.json(forLog: true) + [0x0A], to: &journal)
+        #expect(FileManager.default.createFile(atPath: tmp.layout.journal, contents: Data(journal)))
+        let restarted = try TicketStore(layout: tmp.layout, logger: quietLogger); defer { restarted.shutdown() }
+        let report = try restarted.load()
+        #expect(report.replayed == 0)
+        let kept = files(in: tmp.layout.quarantine).filter { $0.hasPrefix("journal.") }
+        #expect(kept.count == 1)
+        #expect(readBytes(tmp.layout.quarantine + "/" + kept[0]) == journal)
+        #expect(try await restarted.events(ticket: s.id).map(\.seq) == [1])
+    }
+
+    @Test func aVisitorCannotPreemptAnAgentsClientID() async throws {
+        let tmp = try TempFolder(); defer { tmp.remove() }
+        let store = try makeStore(tmp); defer { store.shutdown() }
+        let (s, _) = try await store.createTicket(opened: openedDraft())
+        _ = try await store.append(ticket: s.id, [visitorMessage("I guessed it", clientId: "r1")], clientId: "r1")
+        var reply = TicketEvent(type: EventType.message, by: EventActor(kind: .agent, id: "a_1", name: "Zoe"))
+        reply.text = "Real reply"; reply.clientId = "r1"
+        let r = try await store.append(ticket: s.id, [reply], clientId: "r1")
+        #expect(!r.duplicate)
+        #expect(try await store.events(ticket: s.id).compactMap(\.text) == ["I guessed it", "Real reply"])
+    }
+}

@@ -38,7 +38,8 @@ import Testing
             #expect(set.contains("httponly") && set.contains("samesite=strict"))
             let cookie: HTTPFields = [.cookie: String(try #require(r.headers[.setCookie]?.split(separator: ";").first))]
             #expect(try await client.get("/api/agent/me", headers: cookie).status == .ok)
-            let forged: HTTPFields = [.cookie: String(cookie[.cookie]!.dropLast(2)) + "00"]
+            let value = try #require(cookie[.cookie])
+            let forged: HTTPFields = [.cookie: String(value.dropLast()) + (value.hasSuffix("0") ? "1" : "0")]
             #expect(try await client.get("/api/agent/me", headers: forged).status == .unauthorized)
             _ = try await client.post("/api/agent/logout", "{}", headers: cookie)
             #expect(try await client.get("/api/agent/me", headers: cookie).status == .unauthorized)
@@ -51,7 +52,7 @@ import Testing
         try env.addAgent("zoe@shop.test", widgets: ["demo"])
         try await env.app.test(.router) { client in
             let mine = try await client.startTicket(widget: "demo")
-            let theirs = try await client.startTicket(name: "Bob", email: "bob@example.com", widget: "other")
+            let theirs = try await client.startTicket(name: "Ann", email: "ann@example.com", widget: "other")
             let cookie = try await client.login("zoe@shop.test")
             let open = try await client.post("/api/agent/tickets/\(theirs.id)/open", "{}", headers: cookie)
             #expect(open.status == .forbidden)
@@ -62,6 +63,9 @@ import Testing
             #expect(reply.status == .forbidden)
             let list = try object(try await client.get("/api/agent/tickets", headers: cookie)).list("tickets")
             #expect(list.compactMap { $0.str("id") } == [mine.id])
+            // Same customer on both widgets: "previous tickets" must not leak the other widget's.
+            let shown = try object(try await client.get("/api/agent/tickets/\(mine.id)", headers: cookie))
+            #expect(!String(describing: shown).contains(theirs.id))
         }
         #expect(env.services.store.summaries().allSatisfy { $0.assignee == nil })
         #expect(!env.logLines().contains { $0.contains("agent.joined") })
@@ -82,9 +86,26 @@ import Testing
             let max = try await client.login("max@shop.test")
             #expect(try object(try await client.post("/api/agent/tickets/\(t.id)/open", "{}", headers: max)).list("events").isEmpty)
             let v = try object(try await client.get("/api/tickets/\(t.id)/events?after=2", headers: bearer(t.token))).list("events")
-            #expect(v.map { $0.str("type") } == ["assigned", "agent.joined"])
+            #expect(v.map { $0.str("type") } == ["agent.joined"], "assignment is internal; the visitor sees who joined")
             #expect(v.last?.dict("by")?.str("name") == "Zoe")
         }
+    }
+
+    @Test func twoAgentsOpeningAtOnceAssignItOnce() async throws {
+        let env = try TestEnv()
+        try env.addAgent("zoe@shop.test")
+        try env.addAgent("max@shop.test")
+        try await env.app.test(.router) { client in
+            let t = try await client.startTicket()
+            let zoe = try await client.login("zoe@shop.test")
+            let max = try await client.login("max@shop.test")
+            async let a = client.post("/api/agent/tickets/\(t.id)/open", "{}", headers: zoe)
+            async let b = client.post("/api/agent/tickets/\(t.id)/open", "{}", headers: max)
+            let (ra, rb) = try await (a, b)
+            #expect(ra.status == .ok && rb.status == .ok)
+        }
+        #expect(env.logLines().filter { $0.contains(#""type":"assigned""#) }.count == 1)
+        #expect(env.logLines().filter { $0.contains(#""type":"agent.joined""#) }.count == 1)
     }
 
     @Test func replyStatusTagsCloseWithWrapupAndReopen() async throws {

@@ -190,6 +190,19 @@ import Testing
         }
     }
 
+    @Test func oneProcessPerDataFolder() async throws {
+        let dir = tempDataDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let server = try ServerProcess(dataDir: dir)
+        let check = try runParley(["check", "--repair", "--data", dir])
+        #expect(check.code != 0)
+        #expect(check.err.contains("in use by another parley process"))
+        #expect(throws: (any Error).self) { _ = try ServerProcess(dataDir: dir) }
+        #expect(try server.connect().request("GET", "/healthz").status == 200)
+        server.stop()
+        #expect(try runParley(["check", "--data", dir]).code == 0)
+    }
+
     @Test func cliAgentCommandsValidateAndReport() async throws {
         let dir = tempDataDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
