@@ -71,6 +71,9 @@ echo "bench: server on $base ($bin), $tickets tickets, wrk ${duration} per run"
 run() {
   local mode=$1 conns=$2 dur=$3 out=$4
   local threads=$(( conns < 2 ? conns : 2 ))   # wrk needs at least one connection per thread
+  # Start each run from a quiet disk: the write-back a durable run leaves behind (its logs are
+  # synced at checkpoints, after the run) would otherwise be charged to the run that follows.
+  sync
   wrk --threads "$threads" --connections "$conns" --duration "$dur" --timeout 5s --latency \
     --script "$here/post.lua" "$base" -- "$mode" "$work/tickets.txt" "$(basename "$out" .out)" "$threads" \
     >"$out"
