@@ -67,6 +67,9 @@ public struct Widget: Codable, Sendable, Equatable {
     public var maxFileSize: Int
     public var maxFiles: Int
     public var typingPreview: Bool
+    /// Opening hours; nil = always open.
+    public var hours: Hours?
+    public var pathRules: PathRules
 
     public init(id: String, name: String) {
         self.id = id; self.name = name
@@ -74,11 +77,12 @@ public struct Widget: Codable, Sendable, Equatable {
         color = "#2f6fed"; alignment = "right"; spacing = 25
         allowedOrigins = []; fields = FormField.defaults; feedback = true
         targetResponseSeconds = 120; maxFileSize = 5 * 1024 * 1024; maxFiles = 5; typingPreview = false
+        hours = nil; pathRules = .everywhere
     }
 
     enum CodingKeys: String, CodingKey {
         case id, name, welcome, color, alignment, spacing, allowedOrigins, fields, feedback
-        case targetResponseSeconds, maxFileSize, maxFiles, typingPreview
+        case targetResponseSeconds, maxFileSize, maxFiles, typingPreview, hours, pathRules
     }
 
     public init(from d: any Decoder) throws {
@@ -96,6 +100,8 @@ public struct Widget: Codable, Sendable, Equatable {
         maxFileSize = try c.decodeIfPresent(Int.self, forKey: .maxFileSize) ?? maxFileSize
         maxFiles = try c.decodeIfPresent(Int.self, forKey: .maxFiles) ?? maxFiles
         typingPreview = try c.decodeIfPresent(Bool.self, forKey: .typingPreview) ?? typingPreview
+        hours = try c.decodeIfPresent(Hours.self, forKey: .hours)
+        pathRules = try c.decodeIfPresent(PathRules.self, forKey: .pathRules) ?? .everywhere
     }
 
     /// The `demo` widget a fresh data folder gets: shows everywhere, always open, any origin.

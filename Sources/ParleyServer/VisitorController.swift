@@ -49,7 +49,13 @@ struct VisitorController {
             j.key("feedback"); j.bool(w.feedback)
             j.key("maxFileSize"); j.int(w.maxFileSize)
             j.key("maxFiles"); j.int(w.maxFiles)
-            j.key("open"); j.bool(true)
+            let status = w.hours?.status(at: Date()) ?? (open: true, nextOpening: nil)
+            j.key("open"); j.bool(status.open)
+            j.field("nextOpening", status.nextOpening.map(Timestamp.format))
+            j.key("pathRules"); j.beginObject()
+            j.key("mode"); j.string(w.pathRules.mode.rawValue)
+            j.key("paths"); j.beginArray(); for p in w.pathRules.paths { j.string(p) }; j.endArray()
+            j.endObject()
             j.key("fields"); j.beginArray()
             for f in w.fields {
                 j.beginObject()
@@ -62,6 +68,7 @@ struct VisitorController {
             j.endArray()
             j.endObject()
         }
+        // Short: "open now" changes with the clock.
         r.headers[.cacheControl] = "public, max-age=60"
         return r
     }

@@ -176,6 +176,24 @@ import Testing
         #expect(env.logLines().isEmpty)
     }
 
+    @Test func publicConfigSaysWhetherTheShopIsOpenAndWhereTheWidgetShows() async throws {
+        let env = try TestEnv()
+        var w = Widget(id: "night", name: "Night shop")
+        // No opening ranges at all: closed now, and no next opening to announce.
+        w.hours = Hours(timeZone: "UTC", weekly: [:])
+        w.pathRules = PathRules(mode: .blacklist, paths: ["/checkout*"])
+        try env.services.config.saveWidget(w)
+        try await env.app.test(.router) { client in
+            let night = try object(try await client.get("/api/widgets/night/config"))
+            #expect(night["open"] as? Bool == false)
+            #expect(night["nextOpening"] == nil)
+            #expect(night.dict("pathRules")?.str("mode") == "blacklist")
+            #expect((night.dict("pathRules")?["paths"] as? [String]) == ["/checkout*"])
+            let demo = try object(try await client.get("/api/widgets/demo/config"))
+            #expect(demo["open"] as? Bool == true)
+        }
+    }
+
     @Test func ticketCreationIsRateLimitedPerClient() async throws {
         let env = try TestEnv()
         try await env.app.test(.router) { client in
