@@ -45,6 +45,13 @@ public func buildRouter(services: ParleyServices) -> Router<ParleyContext> {
         }
         return JSONResponse.make { w in w.beginObject(); w.key("status"); w.string("ok"); w.endObject() }
     }
+    // The API's description, kept true by a test that compares it with these routes.
+    router.get("api/openapi.json") { _, _ -> Response in
+        let full = "\(services.settings.publicDirectory)/openapi.json"
+        guard let data = FileManager.default.contents(atPath: full) else { throw APIError(.notFound, "not_found", "No API description installed.") }
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-cache"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
     for (path, file) in [("setup", "setup.html"), ("agent", "agent.html")] {
         router.get(RouterPath(stringLiteral: path)) { _, _ -> Response in
             let full = "\(services.settings.publicDirectory)/\(file)"
