@@ -30,9 +30,10 @@ RUN_DEBS   := libmagic-dev libarchive-dev tzdata pkg-config
 TEST_DEBS  := chromium chromium-driver fonts-liberation $(if $(shell command -v node),,nodejs)
 BENCH_DEBS := wrk
 
-# PyPI packages for the browser and upload tests (tuspy's module is `tusclient`).
-PY_TEST_PKGS    := selenium pytest tuspy
-PY_TEST_MODULES := selenium, pytest, tusclient
+# PyPI packages for the browser and upload tests (tuspy's module is `tusclient`; openapi-spec-validator
+# checks the served OpenAPI document, module `openapi_spec_validator`).
+PY_TEST_PKGS    := selenium pytest tuspy openapi-spec-validator
+PY_TEST_MODULES := selenium, pytest, tusclient, openapi_spec_validator
 
 # $(call apt_ensure,PACKAGES): install those of PACKAGES that are not installed. Each target calls
 # this once with its whole list, so `apt-get update` runs at most once, and only when needed.
