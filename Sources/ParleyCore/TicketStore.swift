@@ -61,6 +61,10 @@ public final class TicketStore: Sendable {
     @discardableResult
     public func load() throws -> LoadReport {
         var report = LoadReport()
+        // After a kill -9 the previous process's writes may sit only in the page cache, among
+        // them lines of a batch whose journal sync failed (never acknowledged, but a retry would
+        // now find them): make everything durable once before serving anything.
+        sync()
         let replay = try Journal.recover(layout: layout, logger: logger)
         report.replayed = replay.replayed
         var summaries: [String: TicketSummary] = [:]
