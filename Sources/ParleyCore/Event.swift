@@ -139,8 +139,8 @@ public struct TicketEvent: Codable, Sendable, Equatable {
     }
 
     /// Parses one log line (without its newline).
-    public static func parse<C: Collection>(line: C) throws -> TicketEvent where C.Element == UInt8 {
-        let event = try JSONDecoder().decode(TicketEvent.self, from: Data(line))
+    public static func parse<C: Collection>(line: C, decoder: JSONDecoder = JSONDecoder()) throws -> TicketEvent where C.Element == UInt8 {
+        let event = try decoder.decode(TicketEvent.self, from: Data(line))
         guard event.seq > 0, !event.type.isEmpty, Timestamp.parse(event.at) != nil else {
             throw ParleyError.corrupt("line is missing seq, at or type")
         }

@@ -32,12 +32,13 @@ public enum TicketLog {
             lines.append((start, i)); start = i + 1
         }
         let unterminated = start < bytes.count
+        let decoder = JSONDecoder()  // one per log: creating one per line costs about a third
         var expected = 1
         var afterDamage = false
         for (n, line) in lines.enumerated() {
             let isLast = n == lines.count - 1 && !unterminated
             do {
-                let e = try TicketEvent.parse(line: bytes[line.start..<line.end])
+                let e = try TicketEvent.parse(line: bytes[line.start..<line.end], decoder: decoder)
                 // After an unreadable line its seq is unknown: take the next good line's seq as is.
                 if e.seq != expected && !afterDamage {
                     out.damage.append("line \(n + 1): seq \(e.seq), expected \(expected)")

@@ -67,49 +67,78 @@ public final class TicketStore: Sendable {
         sync()
         let replay = try Journal.recover(layout: layout, logger: logger)
         report.replayed = replay.replayed
-        var summaries: [String: TicketSummary] = [:]
-        for path in try Self.logPaths(layout: layout) {
-            let id = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-            guard TicketID.isValid(id) else {
-                logger.warning("ignoring a file that is not a ticket log", metadata: ["path": "\(path)"])
-                continue
+        // Logs are independent: fold them on every core.
+        let paths = try Self.logPaths(layout: layout)
+        let lanes = max(1, min(ProcessInfo.processInfo.activeProcessorCount, paths.count))
+        let parts = Mutex<[(summaries: [String: TicketSummary], report: LoadReport, error: (any Error)?)]>([])
+        DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+            var local: [String: TicketSummary] = [:]
+            var r = LoadReport()
+            do {
+                var i = lane
+                while i < paths.count {
+                    try loadOne(path: paths[i], into: &local, report: &r)
+                    i += lanes
+                }
+                parts.withLock { $0.append((local, r, nil)) }
+            } catch {
+                parts.withLock { $0.append((local, r, error)) }
             }
-            var contents = try TicketLog.read(path: path)
-            if contents.events.isEmpty && contents.damage.isEmpty {
-                // Nothing complete in it: a crash while the ticket was being created, before its
-                // first record was synced and acknowledged. Keep the bytes, drop the ticket.
-                let q = try TicketLog.quarantineWhole(path: path, quarantineDir: layout.quarantine)
-                logger.warning("moved a ticket log with no complete event to quarantine", metadata: [
-                    "ticket": "\(id)", "bytes": "\(contents.tornTail.count)", "quarantine": "\(q)"])
-                report.recovered.append(id)
-                continue
-            }
-            if !contents.tornTail.isEmpty {
-                let q = try TicketLog.cutTornTail(path: path, contents: contents, quarantineDir: layout.quarantine)
-                logger.warning("cut a torn tail off a ticket log", metadata: [
-                    "ticket": "\(id)", "bytes": "\(contents.tornTail.count)", "quarantine": "\(q ?? "")"])
-                report.recovered.append(id)
-                contents.tornTail = []
-            }
-            guard !contents.events.isEmpty else {
-                logger.error("ticket log has no readable event", metadata: ["ticket": "\(id)"])
-                report.damaged.append(id)
-                continue
-            }
-            var s = TicketSummary(id: id)
-            for e in contents.events { s.apply(e) }
-            if !contents.damage.isEmpty {
-                s.damaged = true
-                report.damaged.append(id)
-                logger.error("ticket log is damaged; the ticket is read-only until repaired", metadata: [
-                    "ticket": "\(id)", "damage": "\(contents.damage.joined(separator: "; "))"])
-            }
-            summaries[id] = s
-            report.tickets += 1
-            report.events += contents.events.count
         }
+        var summaries: [String: TicketSummary] = [:]
+        for part in parts.withLock({ $0 }) {
+            if let e = part.error { throw e }
+            summaries.merge(part.summaries) { a, _ in a }
+            report.tickets += part.report.tickets
+            report.events += part.report.events
+            report.recovered += part.report.recovered
+            report.damaged += part.report.damaged
+        }
+        report.recovered.sort(); report.damaged.sort()
         index.withLock { $0 = summaries }
         return report
+    }
+
+    /// Reads one log at start-up: recovers it and folds its summary.
+    private func loadOne(path: String, into summaries: inout [String: TicketSummary], report: inout LoadReport) throws {
+        let id = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        guard TicketID.isValid(id) else {
+            logger.warning("ignoring a file that is not a ticket log", metadata: ["path": "\(path)"])
+            return
+        }
+        var contents = try TicketLog.read(path: path)
+        if contents.events.isEmpty && contents.damage.isEmpty {
+            // Nothing complete in it: a crash while the ticket was being created, before its
+            // first record was synced and acknowledged. Keep the bytes, drop the ticket.
+            let q = try TicketLog.quarantineWhole(path: path, quarantineDir: layout.quarantine)
+            logger.warning("moved a ticket log with no complete event to quarantine", metadata: [
+                "ticket": "\(id)", "bytes": "\(contents.tornTail.count)", "quarantine": "\(q)"])
+            report.recovered.append(id)
+            return
+        }
+        if !contents.tornTail.isEmpty {
+            let q = try TicketLog.cutTornTail(path: path, contents: contents, quarantineDir: layout.quarantine)
+            logger.warning("cut a torn tail off a ticket log", metadata: [
+                "ticket": "\(id)", "bytes": "\(contents.tornTail.count)", "quarantine": "\(q ?? "")"])
+            report.recovered.append(id)
+            contents.tornTail = []
+        }
+        guard !contents.events.isEmpty else {
+            logger.error("ticket log has no readable event", metadata: ["ticket": "\(id)"])
+            report.damaged.append(id)
+            return
+        }
+        var s = TicketSummary(id: id)
+        for e in contents.events { s.apply(e) }
+        if !contents.damage.isEmpty {
+            s.damaged = true
+            report.damaged.append(id)
+            logger.error("ticket log is damaged; the ticket is read-only until repaired", metadata: [
+                "ticket": "\(id)", "damage": "\(contents.damage.joined(separator: "; "))"])
+        }
+        summaries[id] = s
+        report.tickets += 1
+        report.events += contents.events.count
     }
 
     /// Every `tickets/YYYY-MM/*.jsonl`, sorted.
