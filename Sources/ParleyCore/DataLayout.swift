@@ -14,6 +14,8 @@ public struct DataLayout: Sendable {
     public var attachments: String { "\(root)/attachments" }
     public var uploads: String { "\(root)/uploads" }
     public var quarantine: String { "\(root)/quarantine" }
+    /// Ticket summaries saved at a clean shutdown, to skip folding unchanged logs at start-up.
+    public var summaryCache: String { "\(root)/summaries.cache.json" }
     /// The write-ahead journal (see `Journal`).
     public var journal: String { "\(root)/journal.jsonl" }
 

@@ -37,8 +37,49 @@ public final class TicketStore: Sendable {
         self.now = now
     }
 
-    /// Stops the committer after queued writes and a last checkpoint are done.
-    public func shutdown() { committer.shutdownAndWait() }
+    /// Stops the committer after queued writes and a last checkpoint are done, then saves the
+    /// summary cache (only when every write made it to disk).
+    public func shutdown() {
+        committer.shutdownAndWait()
+        if committer.poisonReason == nil {
+            do { try saveSummaryCache() } catch {
+                logger.warning("could not save the summary cache; the next start folds every log", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// The cache: each ticket's summary with its log's size and modification time when saved.
+    /// A log whose size or mtime differs at start-up (it grew, was repaired, or was edited) is
+    /// folded again; a cache that does not parse is ignored. It is only ever a shortcut.
+    struct SummaryCache: Codable {
+        struct Entry: Codable { var size: Int64; var mtime: Int64; var summary: TicketSummary }
+        var version = 1
+        var entries: [String: Entry] = [:]
+    }
+
+    static func fileStat(_ path: String) -> (size: Int64, mtime: Int64)? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return (Int64(st.st_size), Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
+    }
+
+    func saveSummaryCache() throws {
+        var cache = SummaryCache()
+        for s in summaries() {
+            guard let path = layout.ticketPath(s.id), let st = Self.fileStat(path) else { continue }
+            cache.entries[s.id] = .init(size: st.size, mtime: st.mtime, summary: s)
+        }
+        try Durable.replace(path: layout.summaryCache, bytes: Array(try JSONEncoder().encode(cache)))
+    }
+
+    func readSummaryCache() -> [String: SummaryCache.Entry] {
+        guard let data = FileManager.default.contents(atPath: layout.summaryCache) else { return [:] }
+        guard let cache = try? JSONDecoder().decode(SummaryCache.self, from: data), cache.version == 1 else {
+            logger.warning("ignoring an unreadable summary cache; folding every log")
+            return [:]
+        }
+        return cache.entries
+    }
 
     deinit { committer.shutdownAndWait() }
 
@@ -54,6 +95,8 @@ public final class TicketStore: Sendable {
         public var damaged: [String] = []
         /// Journal records that were missing from their logs (a crash before a checkpoint).
         public var replayed = 0
+        /// Tickets whose summary came from the cache saved at the last clean shutdown.
+        public var fromCache = 0
     }
 
     /// Replays the journal into the logs, then scans every log: cuts torn tails into quarantine,
@@ -69,6 +112,7 @@ public final class TicketStore: Sendable {
         report.replayed = replay.replayed
         // Logs are independent: fold them on every core.
         let paths = try Self.logPaths(layout: layout)
+        let cache = readSummaryCache()
         let lanes = max(1, min(ProcessInfo.processInfo.activeProcessorCount, paths.count))
         let parts = Mutex<[(summaries: [String: TicketSummary], report: LoadReport, error: (any Error)?)]>([])
         DispatchQueue.concurrentPerform(iterations: lanes) { lane in
@@ -77,7 +121,7 @@ public final class TicketStore: Sendable {
             do {
                 var i = lane
                 while i < paths.count {
-                    try loadOne(path: paths[i], into: &local, report: &r)
+                    try loadOne(path: paths[i], cache: cache, into: &local, report: &r)
                     i += lanes
                 }
                 parts.withLock { $0.append((local, r, nil)) }
@@ -93,6 +137,7 @@ public final class TicketStore: Sendable {
             report.events += part.report.events
             report.recovered += part.report.recovered
             report.damaged += part.report.damaged
+            report.fromCache += part.report.fromCache
         }
         report.recovered.sort(); report.damaged.sort()
         index.withLock { $0 = summaries }
@@ -100,10 +145,18 @@ public final class TicketStore: Sendable {
     }
 
     /// Reads one log at start-up: recovers it and folds its summary.
-    private func loadOne(path: String, into summaries: inout [String: TicketSummary], report: inout LoadReport) throws {
+    private func loadOne(path: String, cache: [String: SummaryCache.Entry],
+                         into summaries: inout [String: TicketSummary], report: inout LoadReport) throws {
         let id = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         guard TicketID.isValid(id) else {
             logger.warning("ignoring a file that is not a ticket log", metadata: ["path": "\(path)"])
+            return
+        }
+        if let cached = cache[id], let st = Self.fileStat(path), st.size == cached.size, st.mtime == cached.mtime {
+            summaries[id] = cached.summary
+            report.tickets += 1
+            report.events += cached.summary.lastSeq
+            report.fromCache += 1
             return
         }
         var contents = try TicketLog.read(path: path)

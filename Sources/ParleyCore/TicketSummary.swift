@@ -1,7 +1,7 @@
 import Foundation
 
 /// What the inbox needs to know about a ticket without reading its log: the fold of its events.
-public struct TicketSummary: Sendable, Equatable {
+public struct TicketSummary: Sendable, Equatable, Codable {
     public var id: String
     public var widget: String = ""
     public var status: TicketStatus = .open

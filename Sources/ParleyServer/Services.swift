@@ -60,6 +60,7 @@ public final class ParleyServices: Sendable {
         logger.notice("loaded tickets", metadata: [
             "tickets": "\(report.tickets)", "events": "\(report.events)",
             "recovered": "\(report.recovered.count)", "damaged": "\(report.damaged.count)",
+            "cached": "\(report.fromCache)", "replayed": "\(report.replayed)",
             "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
         limiter = RateLimiter(enabled: settings.rateLimits)
         sessions = Sessions(secret: secret)

@@ -137,3 +137,50 @@ struct JournalProblemTests {
         #expect(try await store.events(ticket: s.id).compactMap(\.text) == ["I guessed it", "Real reply"])
     }
 }
+
+@Suite("Summary cache")
+struct SummaryCacheTests {
+    func store(_ tmp: TempFolder) throws -> TicketStore {
+        let s = try TicketStore(layout: tmp.layout, logger: quietLogger, now: { fixedNow })
+        try s.load()
+        return s
+    }
+
+    @Test func aCleanShutdownLetsTheNextStartSkipUnchangedLogs() async throws {
+        let tmp = try TempFolder(); defer { tmp.remove() }
+        let first = try store(tmp)
+        let (a, _) = try await first.createTicket(opened: openedDraft(), then: [visitorMessage("hi")])
+        let (b, _) = try await first.createTicket(opened: openedDraft())
+        let before = first.summaries().sorted { $0.id < $1.id }
+        first.shutdown()
+        #expect(FileManager.default.fileExists(atPath: tmp.layout.summaryCache))
+
+        // b's log changes behind the cache's back (an appended line): it must be folded again.
+        let path = try #require(tmp.layout.ticketPath(b.id))
+        var extra = visitorMessage("added later"); extra.seq = 2; extra.at = "2025-11-21T13:31:00.000Z"
+        let h = try #require(FileHandle(forWritingAtPath: path))
+        h.seekToEndOfFile(); h.write(Data(extra.json(forLog: true) + [0x0A])); try h.close()
+
+        let second = try TicketStore(layout: tmp.layout, logger: quietLogger)
+        defer { second.shutdown() }
+        let report = try second.load()
+        #expect(report.fromCache == 1)
+        #expect(report.tickets == 2)
+        #expect(second.summary(a.id) == before.first { $0.id == a.id })
+        #expect(second.summary(b.id)?.lastSeq == 2)
+        #expect(second.summary(b.id)?.lastMessagePreview == "added later")
+    }
+
+    @Test func anUnreadableCacheIsIgnored() async throws {
+        let tmp = try TempFolder(); defer { tmp.remove() }
+        let first = try store(tmp)
+        let (a, _) = try await first.createTicket(opened: openedDraft(), then: [visitorMessage("hi")])
+        first.shutdown()
+        #expect(FileManager.default.createFile(atPath: tmp.layout.summaryCache, contents: Data("{not json".utf8)))
+        let second = try TicketStore(layout: tmp.layout, logger: quietLogger)
+        defer { second.shutdown() }
+        let report = try second.load()
+        #expect(report.fromCache == 0)
+        #expect(second.summary(a.id)?.lastSeq == 2)
+    }
+}
