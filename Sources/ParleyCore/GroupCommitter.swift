@@ -52,6 +52,7 @@ public final class GroupCommitter: @unchecked Sendable {
     private let checkpointInterval: TimeInterval
     private let checkpointBytes: Int
     private let stopped = DispatchSemaphore(value: 0)
+    private var finished = false
 
     /// Threads that sync the files of one batch concurrently.
     public static let syncLanes = 8
@@ -131,14 +132,15 @@ public final class GroupCommitter: @unchecked Sendable {
         condition.lock(); stopping = true; condition.signal(); condition.unlock()
     }
 
-    /// `shutdown()`, then waits until the thread has stopped (the last checkpoint is done).
+    /// `shutdown()`, then waits until the thread has stopped (the last checkpoint is done),
+    /// however many callers wait.
     public func shutdownAndWait() {
         condition.lock()
-        let first = !stopping
         stopping = true
         condition.signal()
+        let done = finished
         condition.unlock()
-        if first { stopped.wait() }
+        if !done { stopped.wait(); stopped.signal() }
     }
 
     deinit { if let journalFD { close(journalFD) } }
@@ -164,7 +166,7 @@ public final class GroupCommitter: @unchecked Sendable {
                 // (and a due checkpoint would make the wait above return at once, forever).
                 checkpointDue = nil
                 for e in batch { e.handle.complete(.failure(ParleyError.storeUnavailable(poisoned))) }
-                if finishing { lanes.stop(); stopped.signal(); return }
+                if finishing { lanes.stop(); markFinished(); return }
                 continue
             }
             if !batch.isEmpty { commitBatch(batch) }
@@ -172,8 +174,13 @@ public final class GroupCommitter: @unchecked Sendable {
                finishing || journalBytes >= checkpointBytes || (checkpointDue.map { Date() >= $0 } ?? false) {
                 if let failure = checkpoint() { checkpointDue = nil; condition.lock(); poison = failure; condition.unlock() }
             }
-            if finishing { lanes.stop(); stopped.signal(); return }
+            if finishing { lanes.stop(); markFinished(); return }
         }
+    }
+
+    private func markFinished() {
+        condition.lock(); finished = true; condition.unlock()
+        stopped.signal()
     }
 
     private func commitBatch(_ batch: [Entry]) {

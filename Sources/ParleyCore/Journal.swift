@@ -34,6 +34,22 @@ public enum Journal {
         return Record(ticket: ticket, line: body, event: event)
     }
 
+    /// The byte offset where the line with seq `before - 1` ends, if every line up to it is a
+    /// valid event with seqs 1, 2, 3…; 0 when `before` is 1; nil if that prefix is not intact.
+    static func prefixEnd(_ bytes: [UInt8], before: Int) -> Int? {
+        if before <= 1 { return 0 }
+        let decoder = JSONDecoder()
+        var start = 0
+        var expected = 1
+        for i in bytes.indices where bytes[i] == 0x0A {
+            guard let e = try? TicketEvent.parse(line: bytes[start..<i], decoder: decoder), e.seq == expected else { return nil }
+            if expected == before - 1 { return i + 1 }
+            expected += 1
+            start = i + 1
+        }
+        return nil
+    }
+
     /// What recovery did (or, in a dry run, would do).
     public struct Report: Sendable {
         /// Records appended to logs (or missing from them, in a dry run).
@@ -43,8 +59,10 @@ public enum Journal {
         public var problems: [String] = []
     }
 
-    /// Appends to each ticket log the journal records it is missing, syncs those logs, then
-    /// empties the journal. With `apply: false` it only counts (for `parley check`).
+    /// Rebuilds each journaled ticket's log tail from the journal (the journal is what was
+    /// acknowledged; the log's unsynced tail may be missing, torn, or only in the page cache),
+    /// syncs those logs, then empties the journal. With `apply: false` it only counts (for
+    /// `parley check`).
     @discardableResult
     public static func recover(layout: DataLayout, logger: Logger? = nil, apply: Bool = true) throws -> Report {
         var report = Report()
@@ -70,40 +88,58 @@ public enum Journal {
             byTicket[r.ticket, default: []].append(r)
         }
         for ticket in order {
-            guard let path = layout.ticketPath(ticket) else { continue }
-            var lastSeq = 0
-            if FileManager.default.fileExists(atPath: path) {
-                let contents = try TicketLog.read(path: path)
-                if apply && !contents.tornTail.isEmpty {
-                    try TicketLog.cutTornTail(path: path, contents: contents, quarantineDir: layout.quarantine)
-                }
-                lastSeq = contents.events.last?.seq ?? 0
-            } else if apply {
-                try Durable.makeDirectory((path as NSString).deletingLastPathComponent)
-            }
-            var missing: [UInt8] = []
-            var count = 0
-            for r in byTicket[ticket] ?? [] where r.event.seq > lastSeq {
-                guard r.event.seq == lastSeq + 1 else {
-                    report.problems.append("journal: ticket \(ticket) jumps from seq \(lastSeq) to \(r.event.seq)")
+            guard let path = layout.ticketPath(ticket), let records = byTicket[ticket], let first = records.first else { continue }
+            // The journal holds this ticket's records from seq `first` on; they must be consecutive.
+            var tail: [UInt8] = []
+            var lines: [ArraySlice<UInt8>] = []
+            for r in records {
+                guard r.event.seq == first.event.seq + lines.count else {
+                    report.problems.append("journal: ticket \(ticket) jumps to seq \(r.event.seq) after \(first.event.seq + lines.count - 1)")
                     break
                 }
-                missing += r.line; missing.append(0x0A)
-                lastSeq = r.event.seq
-                count += 1
+                tail += r.line; tail.append(0x0A)
+                lines.append(r.line)
             }
-            if count > 0 { report.replayed += count; report.tickets.append(ticket) }
-            guard apply, count > 0 || FileManager.default.fileExists(atPath: path) else { continue }
-            // Even a log that misses nothing is synced (with its folder) before the journal is
-            // emptied: after a kill -9 its lines may be only in the page cache.
-            let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            let fileBytes = FileManager.default.contents(atPath: path).map { [UInt8]($0) } ?? []
+            // The log must hold seqs 1…first-1 intact (they were synced at an earlier checkpoint).
+            guard let prefixEnd = prefixEnd(fileBytes, before: first.event.seq) else {
+                report.problems.append("journal: the log of ticket \(ticket) is damaged before seq \(first.event.seq); left as is")
+                continue
+            }
+            let current = Array(fileBytes[prefixEnd...])
+            // How many journaled records the log already has, byte for byte.
+            var present = 0
+            var offset = 0
+            for l in lines {
+                let end = offset + l.count
+                guard end < current.count, current[offset..<end].elementsEqual(l), current[end] == 0x0A else { break }
+                present += 1
+                offset = end + 1
+            }
+            if present < lines.count { report.replayed += lines.count - present; report.tickets.append(ticket) }
+            guard apply else { continue }
+            // Rewrite the whole journaled tail, even when it reads back complete: after a failed
+            // sync the page cache can show bytes that never reached the disk, and rewriting makes
+            // them dirty again so this sync really writes them.
+            if !tail.starts(with: current) {
+                // Bytes the log had beyond what was acknowledged (a torn line, or lines of a batch
+                // whose journal sync failed): keep them for inspection.
+                try Durable.makeDirectory(layout.quarantine)
+                let stamp = Timestamp.format(Date()).replacingOccurrences(of: ":", with: "-")
+                try Durable.writeNew(path: "\(layout.quarantine)/\(ticket).jsonl.\(stamp).replaced", bytes: current)
+            }
+            try Durable.makeDirectory((path as NSString).deletingLastPathComponent)
+            let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw ParleyError.io("cannot open \(path): \(errnoString())") }
             defer { close(fd) }
-            if count > 0 { try Durable.writeAll(fd: fd, bytes: missing, path: path) }
+            guard ftruncate(fd, off_t(prefixEnd)) == 0, lseek(fd, off_t(prefixEnd), SEEK_SET) >= 0 else {
+                throw ParleyError.io("cannot rewrite \(path): \(errnoString())")
+            }
+            try Durable.writeAll(fd: fd, bytes: tail, path: path)
             guard fdatasync(fd) == 0 else { throw ParleyError.io("cannot sync \(path): \(errnoString())") }
             try Durable.syncDirectory((path as NSString).deletingLastPathComponent)
-            if count > 0 {
-                logger?.warning("replayed journal records into a ticket log", metadata: ["ticket": "\(ticket)", "records": "\(count)"])
+            if present < lines.count {
+                logger?.warning("replayed journal records into a ticket log", metadata: ["ticket": "\(ticket)", "records": "\(lines.count - present)"])
             }
         }
         if apply {

@@ -54,6 +54,8 @@ public final class TicketStore: Sendable {
     struct SummaryCache: Codable {
         struct Entry: Codable { var size: Int64; var mtime: Int64; var summary: TicketSummary }
         var version = 1
+        /// `TicketSummary.foldVersion` when saved: a newer fold ignores older summaries.
+        var fold = TicketSummary.foldVersion
         var entries: [String: Entry] = [:]
     }
 
@@ -74,7 +76,8 @@ public final class TicketStore: Sendable {
 
     func readSummaryCache() -> [String: SummaryCache.Entry] {
         guard let data = FileManager.default.contents(atPath: layout.summaryCache) else { return [:] }
-        guard let cache = try? JSONDecoder().decode(SummaryCache.self, from: data), cache.version == 1 else {
+        guard let cache = try? JSONDecoder().decode(SummaryCache.self, from: data), cache.version == 1,
+              cache.fold == TicketSummary.foldVersion else {
             logger.warning("ignoring an unreadable summary cache; folding every log")
             return [:]
         }
@@ -157,6 +160,10 @@ public final class TicketStore: Sendable {
             report.tickets += 1
             report.events += cached.summary.lastSeq
             report.fromCache += 1
+            if cached.summary.damaged {
+                report.damaged.append(id)
+                logger.error("ticket log is damaged; the ticket is read-only until repaired", metadata: ["ticket": "\(id)"])
+            }
             return
         }
         var contents = try TicketLog.read(path: path)
@@ -342,9 +349,9 @@ actor TicketWriter {
         return events.filter { $0.seq > after }
     }
 
-    /// Client ids are per kind of sender: a visitor cannot pre-empt an agent's id (they see
-    /// agents' client ids in the events) and the other way round.
-    static func dedupeKey(_ by: EventActor, _ clientId: String) -> String { "\(by.kind.rawValue):\(clientId)" }
+    /// Client ids are per sender: a visitor cannot pre-empt an agent's id (they see agents'
+    /// client ids in the events), nor one agent another's.
+    static func dedupeKey(_ by: EventActor, _ clientId: String) -> String { "\(by.kind.rawValue):\(by.id ?? ""):\(clientId)" }
 
     /// Appends the events `build` makes from the ticket's current state, decided inside this
     /// actor so that two callers (two agents opening at once) cannot both act on a stale state.

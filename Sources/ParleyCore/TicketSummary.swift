@@ -37,6 +37,9 @@ public struct TicketSummary: Sendable, Equatable, Codable {
 
     public init(id: String) { self.id = id }
 
+    /// Bump when `apply` or the fields change: summaries cached by an older fold are ignored.
+    public static let foldVersion = 1
+
     /// Folds one event into the summary.
     public mutating func apply(_ e: TicketEvent) {
         lastSeq = max(lastSeq, e.seq)
