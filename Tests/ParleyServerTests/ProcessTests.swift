@@ -162,6 +162,31 @@ import Testing
         }
     }
 
+    @Test func anAgentStreamEndsWhenTheAgentIsDisabled() async throws {
+        let dir = tempDataDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (email, role) in [("owner@shop.test", "admin"), ("zoe@shop.test", "agent")] {
+            let add = try runParley(["agent", "add", email, "--name", "N", "--role", role, "--widget", "demo",
+                                     "--password-stdin", "--data", dir], stdin: "correct horse battery\n")
+            #expect(add.code == 0, "\(add.err)")
+        }
+        let server = try ServerProcess(dataDir: dir, extraArgs: ["--heartbeat", "0.2"])
+        try await onThread {
+            let c = try server.connect()
+            let login = try c.request("POST", "/api/agent/login", body: #"{"email":"zoe@shop.test","password":"correct horse battery"}"#)
+            #expect(login.status == 200)
+            let cookie = String(try #require(login.headers["set-cookie"]?.split(separator: ";").first))
+            let stream = try SSEReader(port: server.port, path: "/api/agent/live", headers: ["Cookie": cookie])
+            #expect(try stream.nextEvent()?.event == "hello")
+            // Disabled from the command line while the stream is open (the server re-reads agents).
+            #expect(try runParley(["agent", "disable", "zoe@shop.test", "--data", dir]).code == 0)
+            let last = try stream.nextEvent()
+            #expect(last?.event == "signed-out")
+            #expect(try stream.next() == nil, "the stream is closed")
+            #expect(try c.request("GET", "/api/agent/me", headers: ["Cookie": cookie]).status == 401)
+        }
+    }
+
     @Test func idleMalformedAndOversizedConnectionsAreAnsweredOrClosed() async throws {
         let dir = tempDataDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
