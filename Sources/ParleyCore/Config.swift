@@ -81,9 +81,10 @@ public final class ConfigStore: Sendable {
     private let state = Mutex(State())
     private let writeLock = Mutex(())
 
+    /// Reads the config folder; creates nothing (a CLI command refused for bad input leaves no
+    /// trace). Folders are made when a file is first written.
     public init(layout: DataLayout) throws {
         self.layout = layout
-        try layout.create()
         try reloadAgentsIfChanged()
         try loadWidgets()
     }
@@ -105,6 +106,7 @@ public final class ConfigStore: Sendable {
         guard Widget.isValidID(w.id) else { throw ParleyError.invalid(["id": "Use 1–40 lowercase letters, digits, - or _."]) }
         let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try enc.encode(w)
+        try Durable.makeDirectory(layout.widgets)
         try Durable.replace(path: "\(layout.widgets)/\(w.id).json", bytes: Array(data) + [0x0A])
         state.withLock { $0.widgets[w.id] = w }
     }
@@ -190,6 +192,7 @@ public final class ConfigStore: Sendable {
             var list = state.withLock { $0.agents }
             let result = try body(&list)
             let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try Durable.makeDirectory(layout.config)
             try Durable.replace(path: layout.agentsFile, bytes: Array(try enc.encode(list)) + [0x0A], mode: 0o600)
             let stamp = FileStamp(path: layout.agentsFile)
             state.withLock { $0.agents = list; $0.agentsStamp = stamp }

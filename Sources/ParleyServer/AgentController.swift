@@ -268,13 +268,16 @@ struct AgentController {
     @Sendable func status(_ request: Request, context: ParleyContext) async throws -> Response {
         let (agent, t) = try visibleTicket(request, context: context)
         let body = try await request.decodeJSON(StatusBody.self, context: context)
-        guard let s = TicketStatus(rawValue: body.status) else {
+        guard let status = TicketStatus(rawValue: body.status) else {
             throw ParleyError.invalid(["status": "Use open, pending or closed."])
         }
-        if s == t.status { return JSONResponse.events([]) }
-        var e = TicketEvent(type: EventType.status, by: actor(agent))
-        e.status = s.rawValue
-        return try await appended(t, [e])
+        let me = actor(agent)
+        return try await changed(t) { s in
+            if status == s.status { return [] }
+            var e = TicketEvent(type: EventType.status, by: me)
+            e.status = status.rawValue
+            return [e]
+        }
     }
 
     struct PriorityBody: Decodable { var priority: String }
@@ -282,13 +285,16 @@ struct AgentController {
     @Sendable func priority(_ request: Request, context: ParleyContext) async throws -> Response {
         let (agent, t) = try visibleTicket(request, context: context)
         let body = try await request.decodeJSON(PriorityBody.self, context: context)
-        guard let p = TicketPriority(rawValue: body.priority) else {
+        guard let priority = TicketPriority(rawValue: body.priority) else {
             throw ParleyError.invalid(["priority": "Use low, normal, high or urgent."])
         }
-        if p == t.priority { return JSONResponse.events([]) }
-        var e = TicketEvent(type: EventType.priority, by: actor(agent))
-        e.priority = p.rawValue
-        return try await appended(t, [e])
+        let me = actor(agent)
+        return try await changed(t) { s in
+            if priority == s.priority { return [] }
+            var e = TicketEvent(type: EventType.priority, by: me)
+            e.priority = priority.rawValue
+            return [e]
+        }
     }
 
     struct TagsBody: Decodable { var add: [String]?; var remove: [String]? }
@@ -296,22 +302,37 @@ struct AgentController {
     @Sendable func tags(_ request: Request, context: ParleyContext) async throws -> Response {
         let (agent, t) = try visibleTicket(request, context: context)
         let body = try await request.decodeJSON(TagsBody.self, context: context)
-        var drafts: [TicketEvent] = []
+        var add: [String] = []
         for raw in body.add ?? [] {
             let tag = raw.trimmingCharacters(in: .whitespaces).lowercased()
             guard !tag.isEmpty, tag.count <= Limits.tagLength, !tag.contains(where: { $0.isNewline || $0 == "," }) else {
                 throw ParleyError.invalid(["add": "Tags have 1–\(Limits.tagLength) characters, no commas or line breaks."])
             }
-            if t.tags.contains(tag) || drafts.contains(where: { $0.tag == tag }) { continue }
-            var e = TicketEvent(type: EventType.tagAdded, by: actor(agent)); e.tag = tag; drafts.append(e)
+            if !add.contains(tag) { add.append(tag) }
         }
+        var remove: [String] = []
         for raw in body.remove ?? [] {
             let tag = raw.trimmingCharacters(in: .whitespaces).lowercased()
-            guard t.tags.contains(tag) else { continue }
-            var e = TicketEvent(type: EventType.tagRemoved, by: actor(agent)); e.tag = tag; drafts.append(e)
+            if !remove.contains(tag) { remove.append(tag) }
         }
-        if drafts.isEmpty { return JSONResponse.events([]) }
-        return try await appended(t, drafts)
+        let me = actor(agent), toAdd = add, toRemove = remove
+        return try await changed(t) { s in
+            var drafts: [TicketEvent] = []
+            for tag in toAdd where !s.tags.contains(tag) {
+                var e = TicketEvent(type: EventType.tagAdded, by: me); e.tag = tag; drafts.append(e)
+            }
+            for tag in toRemove where s.tags.contains(tag) {
+                var e = TicketEvent(type: EventType.tagRemoved, by: me); e.tag = tag; drafts.append(e)
+            }
+            return drafts
+        }
+    }
+
+    /// Appends what `build` makes of the ticket's current state, decided inside its writer;
+    /// nothing to change answers 200 with no events.
+    func changed(_ t: TicketSummary, _ build: @escaping @Sendable (TicketSummary) throws -> [TicketEvent]) async throws -> Response {
+        let r = try await services.store.update(ticket: t.id, build)
+        return r.events.isEmpty ? JSONResponse.events([]) : appendedResponse(r)
     }
 
     struct AssignBody: Decodable { var agent: String?; var team: String? }

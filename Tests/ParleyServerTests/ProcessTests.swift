@@ -234,6 +234,7 @@ import Testing
         let short = try runParley(["agent", "add", "a@shop.test", "--name", "A", "--password-stdin", "--data", dir], stdin: "short\n")
         #expect(short.code != 0)
         #expect(short.err.split(separator: "\n").count == 1 && short.err.contains("password"))
+        #expect(!FileManager.default.fileExists(atPath: dir), "refused input leaves no data folder behind")
         let ok = try runParley(["agent", "add", "a@shop.test", "--name", "A", "--role", "admin", "--password-stdin", "--data", dir], stdin: "long enough password\n")
         #expect(ok.code == 0)
         let dup = try runParley(["agent", "add", "A@shop.test", "--name", "A2", "--password-stdin", "--data", dir], stdin: "long enough password\n")

@@ -11,11 +11,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
 import subprocess
-import time
-import urllib.error
-import urllib.request
+import threading
 from pathlib import Path
 
 import pytest
@@ -26,29 +23,46 @@ REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("PARLEY_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("PARLEY_CHROMEDRIVER", "/usr/bin/chromedriver")
 
-# Readiness wait, not a timing assumption: up to 200 polls, 50 ms apart (10 s in all).
-READY_POLLS = 200
-READY_INTERVAL = 0.05
+# Upper bound on waiting for a log line; the wait ends as soon as the line is read.
+LOG_WAIT_SECONDS = 30
+# The line `parley serve` logs once it listens (it binds port 0 and says which port it got).
+LISTENING = re.compile(r"port=(\d+) .*parley is listening")
 # The line `parley serve` logs while no admin exists.
 SETUP_LINK = re.compile(r"/setup\?token=([A-Za-z0-9_-]+)")
-
-
-def _free_port() -> int:
-    """A port the kernel just handed out on loopback (free unless someone races for it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
     """A running `parley serve` child process."""
 
-    def __init__(self, base_url: str, process: subprocess.Popen, log_path: Path, data: Path, binary: Path):
-        self.base_url = base_url
+    def __init__(self, process: subprocess.Popen, log_path: Path, data: Path, binary: Path):
+        self.base_url = ""
         self.process = process
         self.log_path = log_path
         self.data = data
         self.binary = binary
+        self._listening = threading.Event()
+        self._setup_seen = threading.Event()
+        self._setup_link = ""
+        # Reads the server's output line by line: readiness and the setup link are events in the
+        # log, not something to poll for. Everything also goes to log_path for failure messages.
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.process.stdout is not None
+        with open(self.log_path, "wb") as log:
+            for raw in self.process.stdout:
+                log.write(raw)
+                log.flush()
+                line = raw.decode(errors="replace")
+                if (m := LISTENING.search(line)) and not self._listening.is_set():
+                    self.base_url = f"http://127.0.0.1:{m.group(1)}"
+                    self._listening.set()
+                if m := SETUP_LINK.search(line):
+                    self._setup_link = "/setup?token=" + m.group(1)
+                    self._setup_seen.set()
+        # The process closed its output (it exited): wake anyone still waiting.
+        self._listening.set()
+        self._setup_seen.set()
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -64,30 +78,16 @@ class Server:
 
     def setup_link(self) -> str:
         """The one-time first-admin link (`/setup?token=…`, as a path) the server logs at start."""
-        for _ in range(READY_POLLS):
-            match = SETUP_LINK.search(self.log())
-            if match:
-                return "/setup?token=" + match.group(1)
-            time.sleep(READY_INTERVAL)
-        pytest.fail(f"parley never logged a setup link:\n{self.log()}")
+        self._setup_seen.wait(LOG_WAIT_SECONDS)
+        if not self._setup_link:
+            pytest.fail(f"parley never logged a setup link:\n{self.log()}")
+        return self._setup_link
 
-
-def _wait_until_healthy(server: Server) -> None:
-    last_error = "no answer"
-    for _ in range(READY_POLLS):
-        if server.process.poll() is not None:
-            pytest.fail(
-                f"parley exited with status {server.process.returncode} before it was ready:\n{server.log()}"
-            )
-        try:
-            with urllib.request.urlopen(server.url("/healthz"), timeout=1) as response:
-                if response.status == 200:
-                    return
-                last_error = f"HTTP {response.status}"
-        except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
-            last_error = str(error)
-        time.sleep(READY_INTERVAL)
-    pytest.fail(f"parley did not answer /healthz with 200 ({last_error}):\n{server.log()}")
+    def wait_until_listening(self) -> None:
+        self._listening.wait(LOG_WAIT_SECONDS)
+        if not self.base_url:
+            status = self.process.poll()
+            pytest.fail(f"parley did not start (exit status {status}):\n{self.log()}")
 
 
 @contextlib.contextmanager
@@ -101,21 +101,19 @@ def _running_server(root: Path, env: dict[str, str] | None = None):
 
     data = root / "data"
     log_path = root / "server.log"
-    port = _free_port()
     command = [
         str(binary), "serve",
         "--data", str(data),
         "--host", "127.0.0.1",
-        "--port", str(port),
+        "--port", "0",  # the kernel picks a free port; the server logs which
         "--public", str(REPO / "Public"),
     ]
-    # Output goes to a file, not a pipe: a pipe nobody reads would block a chatty server.
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=root,
-                                   env={**os.environ, **(env or {})})
-    srv = Server(f"http://127.0.0.1:{port}", process, log_path, data, binary)
+    # A pipe that Server reads continuously (so a chatty server never blocks on it).
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               cwd=root, env={**os.environ, **(env or {})})
+    srv = Server(process, log_path, data, binary)
     try:
-        _wait_until_healthy(srv)
+        srv.wait_until_listening()
         yield srv
     finally:
         process.terminate()
