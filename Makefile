@@ -2,7 +2,8 @@
 #
 #   make run     build (debug) and serve ./data on http://127.0.0.1:8080 (HOST=, PORT= to change)
 #   make test    Swift tests; they also run the JS (node --test) and browser (pytest) suites
-#   make bench   release build + Tests/bench/run.sh (durable message rate vs a no-op POST)
+#   make bench   widget sizes + release build + Tests/bench/run.sh (durable message rate vs a no-op POST)
+#   make size    raw and gzip bytes of the widget loader and of an open chat, against the budgets
 #   make deps    install what run and test need (Debian packages + PyPI); safe to repeat
 #
 # Assumes a Debian machine with the Swift toolchain on PATH. The deps targets change the system
@@ -28,7 +29,7 @@ RUN_DEBS   := libmagic-dev libarchive-dev tzdata pkg-config
 # skipped (udev, upower, printing…), but its recommended fonts are wanted for readable screenshots.
 # node runs the widget's unit tests: any node >= 18 on PATH will do, Debian's nodejs if there is none.
 TEST_DEBS  := chromium chromium-driver fonts-liberation $(if $(shell command -v node),,nodejs)
-BENCH_DEBS := wrk
+BENCH_DEBS := wrk nginx-light $(if $(shell command -v node),,nodejs)
 
 # PyPI packages for the browser and upload tests (tuspy's module is `tusclient`; openapi-spec-validator
 # checks the served OpenAPI document, module `openapi_spec_validator`).
@@ -49,7 +50,7 @@ define apt_ensure
 	fi
 endef
 
-.PHONY: deps deps-run deps-test bench-deps build run test bench clean
+.PHONY: deps deps-run deps-test bench-deps build run test bench size clean
 
 deps: deps-test
 
@@ -89,7 +90,11 @@ test: deps-test
 	$(SWIFT) build --build-tests
 	PARLEY_PYTHON=$(PYTHON) $(SWIFT) test
 
-bench: bench-deps
+# The node test suite (run by `make test`) enforces the same budgets.
+size:
+	node Tests/js/size.mjs
+
+bench: bench-deps size
 	$(SWIFT) build -c release
 	PARLEY_BIN=$(CURDIR)/.build/release/parley Tests/bench/run.sh
 

@@ -214,12 +214,15 @@ public final class ConfigStore: Sendable {
 }
 
 /// Identity of a file's current version (inode, size, mtime), to notice replacements.
-struct FileStamp: Equatable, Sendable {
+public struct FileStamp: Equatable, Sendable {
     let inode: UInt64, size: Int64, mtime: Int, mtimeNanos: Int
-    init?(path: String) {
+    /// A regular file (not a folder, device or socket).
+    public let isRegular: Bool
+    public init?(path: String) {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
         inode = UInt64(st.st_ino); size = Int64(st.st_size)
         mtime = Int(st.st_mtim.tv_sec); mtimeNanos = Int(st.st_mtim.tv_nsec)
+        isRegular = (st.st_mode & S_IFMT) == S_IFREG
     }
 }

@@ -64,6 +64,8 @@ public struct TicketEvent: Codable, Sendable, Equatable {
     public var page: PageInfo?
     public var language: String?
     public var userAgent: String?
+    /// The visitor's email was vouched for by the shop (`Parley('identify')` with a valid signature).
+    public var verified: Bool?
     /// SHA-256 of the visitor's bearer token (never the token itself); never sent over the API.
     public var tokenHash: String?
     // message, note
@@ -117,6 +119,7 @@ public struct TicketEvent: Codable, Sendable, Equatable {
         }
         w.field("language", language)
         w.field("userAgent", userAgent)
+        w.field("verified", verified)
         if forLog { w.field("tokenHash", tokenHash) }
         w.field("text", text)
         if let attachments {

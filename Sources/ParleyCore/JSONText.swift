@@ -33,6 +33,8 @@ public struct JSONText: Sendable {
     public mutating func string(_ value: String) { valuePrefix(); appendQuoted(value) }
     public mutating func int(_ value: Int) { valuePrefix(); bytes.append(contentsOf: Array(String(value).utf8)) }
     public mutating func bool(_ value: Bool) { valuePrefix(); bytes.append(contentsOf: Array((value ? "true" : "false").utf8)) }
+    /// A string, or `null` when absent.
+    public mutating func optional(_ v: String?) { if let v { string(v) } else { null() } }
     public mutating func null() { valuePrefix(); bytes.append(contentsOf: Array("null".utf8)) }
     /// Inserts already-encoded JSON (e.g. a nested document) as a value.
     public mutating func raw(_ json: [UInt8]) { valuePrefix(); bytes.append(contentsOf: json) }

@@ -42,3 +42,30 @@ public final class MimeSniffer: Sendable {
 public enum ArchiveSupport {
     public static var version: String { String(cString: archive_version_string()) }
 }
+
+/// gzip through libarchive (its `raw` format with the gzip filter), so static assets can be served
+/// compressed without another system library.
+public enum Gzip {
+    /// The gzip stream of `bytes` at compression level 9, or nil if libarchive refuses.
+    public static func compress(_ bytes: [UInt8]) -> [UInt8]? {
+        guard let a = archive_write_new() else { return nil }
+        defer { archive_write_free(a) }
+        guard archive_write_add_filter_gzip(a) == ARCHIVE_OK,
+              archive_write_set_format_raw(a) == ARCHIVE_OK,
+              archive_write_set_filter_option(a, "gzip", "compression-level", "9") == ARCHIVE_OK,
+              archive_write_set_bytes_in_last_block(a, 1) == ARCHIVE_OK else { return nil }
+        // Deflate never grows data by more than a few bytes per 16 KB block, plus the header.
+        var out = [UInt8](repeating: 0, count: bytes.count + bytes.count / 64 + 1024)
+        var used = 0
+        let opened = out.withUnsafeMutableBytes { archive_write_open_memory(a, $0.baseAddress, $0.count, &used) }
+        guard opened == ARCHIVE_OK, let entry = archive_entry_new() else { return nil }
+        defer { archive_entry_free(entry) }
+        archive_entry_set_filetype(entry, 0o100000)  // AE_IFREG (a cast macro Swift cannot import)
+        archive_entry_set_size(entry, la_int64_t(bytes.count))
+        archive_entry_set_pathname(entry, "asset")
+        guard archive_write_header(a, entry) == ARCHIVE_OK else { return nil }
+        let written = bytes.withUnsafeBytes { archive_write_data(a, $0.baseAddress, $0.count) }
+        guard written == bytes.count, archive_write_close(a) == ARCHIVE_OK else { return nil }
+        return Array(out.prefix(used))
+    }
+}

@@ -12,6 +12,8 @@ public struct TicketSummary: Sendable, Equatable, Codable {
     public var tags: [String] = []
     public var visitorName: String?
     public var visitorEmail: String?
+    /// The shop vouched for the visitor's email (a valid identity signature).
+    public var emailVerified: Bool = false
     public var subject: String?
     public var language: String?
     public var device: String = "desktop"
@@ -38,7 +40,7 @@ public struct TicketSummary: Sendable, Equatable, Codable {
     public init(id: String) { self.id = id }
 
     /// Bump when `apply` or the fields change: summaries cached by an older fold are ignored.
-    public static let foldVersion = 1
+    public static let foldVersion = 2
 
     /// Folds one event into the summary.
     public mutating func apply(_ e: TicketEvent) {
@@ -52,6 +54,8 @@ public struct TicketSummary: Sendable, Equatable, Codable {
             visitorName = e.fields?["name"].flatMap { $0.isEmpty ? nil : $0 } ?? e.by.name
             visitorEmail = e.fields?["email"].flatMap { $0.isEmpty ? nil : $0.lowercased() }
             subject = e.fields?["subject"].flatMap { $0.isEmpty ? nil : $0 }
+            emailVerified = e.verified == true
+            team = e.team ?? team
             if let ua = e.userAgent, Self.isMobile(userAgent: ua) { device = "mobile" }
         case EventType.message, EventType.attachment:
             lastMessageAt = e.at
@@ -111,7 +115,9 @@ public struct TicketSummary: Sendable, Equatable, Codable {
         w.key("priority"); w.string(priority.rawValue)
         w.field("assignee", assignee); w.field("assigneeName", assigneeName); w.field("team", team)
         w.key("tags"); w.beginArray(); for t in tags { w.string(t) }; w.endArray()
-        w.field("visitorName", visitorName); w.field("visitorEmail", visitorEmail); w.field("subject", subject)
+        w.field("visitorName", visitorName); w.field("visitorEmail", visitorEmail)
+        if emailVerified { w.key("emailVerified"); w.bool(true) }
+        w.field("subject", subject)
         w.field("language", language)
         w.key("device"); w.string(device)
         w.key("createdAt"); w.string(createdAt)

@@ -51,9 +51,64 @@ public enum Limits {
     public static let tagLength = 40
 }
 
+/// What the widget does while the shop is closed (outside hours) or away (no agent online, when
+/// that counts as closed).
+public struct OfflineBehaviour: Codable, Sendable, Equatable {
+    public enum Mode: String, Codable, Sendable { case message, hide }
+    /// `message`: the chat shows a closed message; `hide`: no bubble at all (a visitor with a
+    /// conversation under way still sees it).
+    public var mode: Mode
+    /// The closed message; nil = the built-in text in the visitor's language.
+    public var message: String?
+    /// Other ways to get in touch, shown with the closed message.
+    public var contact: String?
+    /// Whether a visitor may still leave a message (a ticket) while closed.
+    public var leaveMessage: Bool
+    /// Treat "no agent online" (within hours) as closed.
+    public var noAgentAsClosed: Bool
+    /// The message for "no agent online"; nil = built-in.
+    public var awayMessage: String?
+
+    public init(mode: Mode = .message, message: String? = nil, contact: String? = nil, leaveMessage: Bool = true,
+                noAgentAsClosed: Bool = false, awayMessage: String? = nil) {
+        self.mode = mode; self.message = message; self.contact = contact; self.leaveMessage = leaveMessage
+        self.noAgentAsClosed = noAgentAsClosed; self.awayMessage = awayMessage
+    }
+
+    enum CodingKeys: String, CodingKey { case mode, message, contact, leaveMessage, noAgentAsClosed, awayMessage }
+    public init(from d: any Decoder) throws {
+        let c = try d.container(keyedBy: CodingKeys.self)
+        self.init()
+        mode = try c.decodeIfPresent(Mode.self, forKey: .mode) ?? mode
+        message = try c.decodeIfPresent(String.self, forKey: .message)
+        contact = try c.decodeIfPresent(String.self, forKey: .contact)
+        leaveMessage = try c.decodeIfPresent(Bool.self, forKey: .leaveMessage) ?? leaveMessage
+        noAgentAsClosed = try c.decodeIfPresent(Bool.self, forKey: .noAgentAsClosed) ?? noAgentAsClosed
+        awayMessage = try c.decodeIfPresent(String.self, forKey: .awayMessage)
+    }
+}
+
+/// A proactive prompt: shown next to the bubble after `delay` seconds on a page, once per visit.
+public struct ProactivePrompt: Codable, Sendable, Equatable {
+    public var delay: Int
+    public var title: String
+    public var message: String
+    public init(delay: Int, title: String, message: String) { self.delay = delay; self.title = title; self.message = message }
+}
+
+/// A bot option offered after the pre-chat form: it posts its own welcome and routes to a team.
+public struct BotOption: Codable, Sendable, Equatable {
+    public var label: String
+    public var welcome: String?
+    public var team: String?
+    public init(label: String, welcome: String? = nil, team: String? = nil) { self.label = label; self.welcome = welcome; self.team = team }
+}
+
 /// A chat widget's settings. Unknown keys are ignored and missing ones take defaults, so older
 /// config files keep loading as settings are added.
 public struct Widget: Codable, Sendable, Equatable {
+    /// Whose name the visitor sees on agent messages and "joined" notices.
+    public enum IdentityMode: String, Codable, Sendable { case agent, organisation }
     public var id: String
     public var name: String
     public var welcome: String
@@ -70,6 +125,19 @@ public struct Widget: Codable, Sendable, Equatable {
     /// Opening hours; nil = always open.
     public var hours: Hours?
     public var pathRules: PathRules
+    public var offline: OfflineBehaviour
+    /// `auto` (the visitor's browser), `en` or `fr`.
+    public var language: String
+    /// Per-language replacements of the widget's built-in visitor-facing strings.
+    public var strings: [String: [String: String]]
+    public var identity: IdentityMode
+    /// The organisation's name shown instead of agents' names; nil = the widget's name.
+    public var organisation: String?
+    public var sound: Bool
+    public var prompt: ProactivePrompt?
+    public var options: [BotOption]
+    /// Secret for `Parley('identify', …)` signatures; nil = identities are unverified prefills.
+    public var identitySecret: String?
 
     public init(id: String, name: String) {
         self.id = id; self.name = name
@@ -78,11 +146,17 @@ public struct Widget: Codable, Sendable, Equatable {
         allowedOrigins = []; fields = FormField.defaults; feedback = true
         targetResponseSeconds = 120; maxFileSize = 5 * 1024 * 1024; maxFiles = 5; typingPreview = false
         hours = nil; pathRules = .everywhere
+        offline = OfflineBehaviour(); language = "auto"; strings = [:]; identity = .agent; organisation = nil
+        sound = false; prompt = nil; options = []; identitySecret = nil
     }
+
+    /// The name the visitor sees for the shop's side when the widget shows the organisation's identity.
+    public var organisationName: String { organisation?.nilIfBlank ?? name }
 
     enum CodingKeys: String, CodingKey {
         case id, name, welcome, color, alignment, spacing, allowedOrigins, fields, feedback
         case targetResponseSeconds, maxFileSize, maxFiles, typingPreview, hours, pathRules
+        case offline, language, strings, identity, organisation, sound, prompt, options, identitySecret
     }
 
     public init(from d: any Decoder) throws {
@@ -102,14 +176,38 @@ public struct Widget: Codable, Sendable, Equatable {
         typingPreview = try c.decodeIfPresent(Bool.self, forKey: .typingPreview) ?? typingPreview
         hours = try c.decodeIfPresent(Hours.self, forKey: .hours)
         pathRules = try c.decodeIfPresent(PathRules.self, forKey: .pathRules) ?? .everywhere
+        offline = try c.decodeIfPresent(OfflineBehaviour.self, forKey: .offline) ?? offline
+        language = try c.decodeIfPresent(String.self, forKey: .language) ?? language
+        strings = try c.decodeIfPresent([String: [String: String]].self, forKey: .strings) ?? strings
+        identity = try c.decodeIfPresent(IdentityMode.self, forKey: .identity) ?? identity
+        organisation = try c.decodeIfPresent(String.self, forKey: .organisation)
+        sound = try c.decodeIfPresent(Bool.self, forKey: .sound) ?? sound
+        prompt = try c.decodeIfPresent(ProactivePrompt.self, forKey: .prompt)
+        options = try c.decodeIfPresent([BotOption].self, forKey: .options) ?? options
+        identitySecret = try c.decodeIfPresent(String.self, forKey: .identitySecret)
+    }
+
+    /// Whether the chat takes new conversations now, and if not why.
+    public enum Availability: String, Sendable { case open, closed, away }
+
+    /// Open, closed (outside hours) or away (within hours, no agent online, and the widget counts
+    /// that as closed), with the next opening when closed.
+    public func availability(at now: Date, agentOnline: Bool) -> (Availability, Date?) {
+        let status = hours?.status(at: now) ?? (open: true, nextOpening: nil)
+        if !status.open { return (.closed, status.nextOpening) }
+        if offline.noAgentAsClosed && !agentOnline { return (.away, nil) }
+        return (.open, nil)
     }
 
     /// The `demo` widget a fresh data folder gets: shows everywhere, always open, any origin.
     public static var demo: Widget {
-        var w = Widget(id: "demo", name: "Demo shop")
+        var w = Widget(id: "demo", name: "Hearth & Hollow")
         w.welcome = "Hi! Ask us anything about our products."
         return w
     }
+
+    /// Whether an identity signature can be checked (the widget has a secret).
+    public var verifiesIdentity: Bool { identitySecret?.nilIfBlank != nil }
 
     /// Whether a browser origin may use this widget: an empty list allows any origin.
     public func allows(origin: String) -> Bool {
@@ -174,4 +272,9 @@ public enum FormValidator {
         guard domain.contains("."), !domain.hasPrefix("."), !domain.hasSuffix("."), !domain.contains("..") else { return false }
         return !s.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" || $0 == "," })
     }
+}
+
+extension String {
+    /// nil when the string is empty or only whitespace.
+    public var nilIfBlank: String? { allSatisfy(\.isWhitespace) ? nil : self }
 }

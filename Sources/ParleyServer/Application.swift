@@ -36,8 +36,7 @@ public func buildRouter(services: ParleyServices) -> Router<ParleyContext> {
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: VisitorCORSMiddleware(services: services))
     router.add(middleware: AgentOriginMiddleware())
-    router.add(middleware: FileMiddleware(services.settings.publicDirectory, searchForIndexHtml: true,
-                                          logger: services.logger))
+    router.add(middleware: AssetMiddleware(assets: services.assets))
 
     router.get("healthz") { _, _ -> Response in
         if let reason = services.store.unavailableReason {

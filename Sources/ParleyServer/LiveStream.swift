@@ -33,7 +33,7 @@ enum SSE {
 
     /// The visitor's stream of one ticket: backlog after `after`, then live events; ids are seqs,
     /// so a reconnect with `Last-Event-ID` gets exactly what it missed.
-    static func visitorStream(services: ParleyServices, ticket: String, after: Int) async throws -> Response {
+    static func visitorStream(services: ParleyServices, ticket: String, after: Int, view: VisitorView) async throws -> Response {
         let hub = services.hub
         // Subscribe before reading the backlog so nothing falls between the two; dedupe by seq.
         let (subID, stream) = hub.subscribe(ticket: ticket)
@@ -48,8 +48,8 @@ enum SSE {
             var first = ByteBuffer(string: "retry: \(retryMillis)\n\n")
             for e in backlog where e.seq > last {
                 last = e.seq
-                if EventType.internalOnly.contains(e.type) { continue }
-                var f = frame(id: "\(e.seq)", event: nil, data: e.json())
+                if !view.shows(e) { continue }
+                var f = frame(id: "\(e.seq)", event: nil, data: view.present(e).json())
                 first.writeBuffer(&f)
             }
             try await writer.write(first)
@@ -59,10 +59,10 @@ enum SSE {
                 case .event(_, let e, _):
                     guard e.seq > last else { continue }
                     last = e.seq
-                    if EventType.internalOnly.contains(e.type) { continue }
-                    try await writer.write(frame(id: "\(e.seq)", event: nil, data: e.json()))
+                    if !view.shows(e) { continue }
+                    try await writer.write(frame(id: "\(e.seq)", event: nil, data: view.present(e).json()))
                 case .typing(let t, let by, _):
-                    try await writer.write(frame(id: nil, event: "typing", data: typingJSON(ticket: t, by: by, text: nil)))
+                    try await writer.write(frame(id: nil, event: "typing", data: typingJSON(ticket: t, by: view.actor(by), text: nil)))
                 case .heartbeat:
                     try await writer.write(ByteBuffer(string: ": ping\n\n"))
                 }

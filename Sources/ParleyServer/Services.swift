@@ -35,6 +35,7 @@ public final class ParleyServices: Sendable {
     public let sessions: Sessions
     public let logger: Logger
     let hub: LiveHub
+    let assets: AssetStore
     /// Holds the data folder's lock for the server's lifetime.
     private let lockFD: Int32
     private let setupTokenBox = Mutex<String?>(nil)
@@ -62,8 +63,16 @@ public final class ParleyServices: Sendable {
             "recovered": "\(report.recovered.count)", "damaged": "\(report.damaged.count)",
             "cached": "\(report.fromCache)", "replayed": "\(report.replayed)",
             "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
+        assets = AssetStore(root: settings.publicDirectory)
         limiter = RateLimiter(enabled: settings.rateLimits)
         sessions = Sessions(secret: secret)
+    }
+
+    /// Whether an agent who may answer `widget` has the inbox open (its live stream).
+    func agentOnline(forWidget widget: String) -> Bool {
+        let online = hub.onlineAgents
+        guard !online.isEmpty else { return false }
+        return config.agents.contains { online.contains($0.id) && !$0.disabled && $0.canSee(widget: widget) }
     }
 
     /// The one-time token of the first-admin link, while no admin exists.

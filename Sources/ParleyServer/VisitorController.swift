@@ -38,6 +38,9 @@ struct VisitorController {
 
     @Sendable func config(_ request: Request, context: ParleyContext) async throws -> Response {
         let w = try widget(context)
+        let online = w.offline.noAgentAsClosed ? services.agentOnline(forWidget: w.id) : true
+        let (availability, nextOpening) = w.availability(at: Date(), agentOnline: online)
+        let chat = services.assets.versionedPath("widget-chat.js")
         var r = JSONResponse.make { j in
             j.beginObject()
             j.key("id"); j.string(w.id)
@@ -46,12 +49,40 @@ struct VisitorController {
             j.key("color"); j.string(w.color)
             j.key("alignment"); j.string(w.alignment)
             j.key("spacing"); j.int(w.spacing)
+            j.key("language"); j.string(w.language)
+            j.key("strings"); j.beginObject()
+            for lang in w.strings.keys.sorted() {
+                j.key(lang); j.beginObject()
+                let table = w.strings[lang] ?? [:]
+                for k in table.keys.sorted() { j.key(k); j.string(table[k] ?? "") }
+                j.endObject()
+            }
+            j.endObject()
+            j.key("availability"); j.string(availability.rawValue)
+            j.key("nextOpening"); if let n = nextOpening { j.string(Timestamp.format(n)) } else { j.null() }
+            j.key("offline"); j.beginObject()
+            j.key("mode"); j.string(w.offline.mode.rawValue)
+            j.key("message"); j.optional(w.offline.message)
+            j.key("awayMessage"); j.optional(w.offline.awayMessage)
+            j.key("contact"); j.optional(w.offline.contact)
+            j.key("leaveMessage"); j.bool(w.offline.leaveMessage)
+            j.endObject()
+            j.key("identity"); j.string(w.identity.rawValue)
+            j.key("organisation"); j.string(w.organisationName)
+            j.key("sound"); j.bool(w.sound)
             j.key("feedback"); j.bool(w.feedback)
+            j.key("prompt")
+            if let p = w.prompt {
+                j.beginObject(); j.key("delay"); j.int(p.delay); j.key("title"); j.string(p.title)
+                j.key("message"); j.string(p.message); j.endObject()
+            } else { j.null() }
+            // Labels only: teams are the shop's routing, not the visitor's business.
+            j.key("options"); j.beginArray()
+            for o in w.options { j.beginObject(); j.key("label"); j.string(o.label); j.endObject() }
+            j.endArray()
+            j.key("identify"); j.bool(w.verifiesIdentity)
             j.key("maxFileSize"); j.int(w.maxFileSize)
             j.key("maxFiles"); j.int(w.maxFiles)
-            let status = w.hours?.status(at: Date()) ?? (open: true, nextOpening: nil)
-            j.key("open"); j.bool(status.open)
-            j.field("nextOpening", status.nextOpening.map(Timestamp.format))
             j.key("pathRules"); j.beginObject()
             j.key("mode"); j.string(w.pathRules.mode.rawValue)
             j.key("paths"); j.beginArray(); for p in w.pathRules.paths { j.string(p) }; j.endArray()
@@ -60,16 +91,17 @@ struct VisitorController {
             for f in w.fields {
                 j.beginObject()
                 j.key("id"); j.string(f.id); j.key("type"); j.string(f.type.rawValue)
-                j.key("label"); j.string(f.label); j.field("hint", f.hint)
+                j.key("label"); j.string(f.label); j.key("hint"); j.optional(f.hint)
                 j.key("required"); j.bool(f.required); j.key("maxLength"); j.int(f.maxLength)
                 if let o = f.options { j.key("options"); j.beginArray(); for x in o { j.string(x) }; j.endArray() }
                 j.endObject()
             }
             j.endArray()
+            j.key("chat"); j.string(chat)
             j.endObject()
         }
-        // Short: "open now" changes with the clock.
-        r.headers[.cacheControl] = "public, max-age=60"
+        // Short: "open now" and "agent online" change with the clock.
+        r.headers[.cacheControl] = "public, max-age=30"
         return r
     }
 
@@ -77,24 +109,52 @@ struct VisitorController {
         var fields: [String: String]
         var page: PageInfo?
         var language: String?
+        /// Index of the bot option the visitor chose.
+        var option: Int?
+        /// `Parley('identify', …)` from the shop's page.
+        var identity: IdentityClaim?
+    }
+
+    struct IdentityClaim: Decodable {
+        var name: String?
+        var email: String?
+        var signature: String?
+        var ts: Int?
     }
 
     @Sendable func createTicket(_ request: Request, context: ParleyContext) async throws -> Response {
         let w = try widget(context)
         let body = try await request.decodeJSON(CreateTicket.self, context: context)
-        let answers = try FormValidator.validate(body.fields, fields: w.fields)
+        let (answers, verified) = try Self.answers(body, widget: w)
+        let option = try body.option.map { i -> BotOption in
+            guard w.options.indices.contains(i) else { throw ParleyError.invalid(["option": "Choose one of the offered options."]) }
+            return w.options[i]
+        }
+        let online = w.offline.noAgentAsClosed ? services.agentOnline(forWidget: w.id) : true
+        let (availability, _) = w.availability(at: Date(), agentOnline: online)
+        if availability != .open && (w.offline.mode == .hide || !w.offline.leaveMessage) {
+            throw APIError(.conflict, "widget_closed", "The chat is closed right now, and this widget does not take messages while closed.")
+        }
         try services.limiter.take("ticket:\(context.clientIP)", Self.createTicketRule)
         let visitor = EventActor(kind: .visitor, name: answers["name"])
         var opened = TicketEvent(type: EventType.opened, by: visitor)
         opened.widget = w.id
         opened.fields = answers
+        opened.verified = verified ? true : nil
+        opened.team = option?.team?.nilIfBlank
         opened.page = body.page.map { PageInfo(url: $0.url.map { clip($0) }, title: $0.title.map { clip($0) }) }
         opened.language = body.language.map { String($0.prefix(16)) }
         opened.userAgent = request.headers[.userAgent].map { clip($0) }
         var more: [TicketEvent] = []
-        if let text = answers["message"] {
+        let firstMessageField = w.fields.first { $0.type == .reason }?.id ?? "message"
+        if let text = answers[firstMessageField] {
             var m = TicketEvent(type: EventType.message, by: visitor)
             m.text = text
+            more.append(m)
+        }
+        if let welcome = option?.welcome?.nilIfBlank {
+            var m = TicketEvent(type: EventType.message, by: EventActor(kind: .bot, name: w.organisationName))
+            m.text = welcome
             more.append(m)
         }
         let (summary, token) = try await services.store.createTicket(opened: opened, then: more)
@@ -104,6 +164,32 @@ struct VisitorController {
             j.key("token"); j.string(token)
             j.endObject()
         }
+    }
+
+    /// The form answers with the shop's identity merged in, validated; and whether the email was
+    /// vouched for by a valid signature. A signature that does not verify is refused (422 on
+    /// `identity`): the widget then asks the visitor to type their details.
+    static func answers(_ body: CreateTicket, widget w: Widget) throws -> ([String: String], Bool) {
+        var answers = body.fields
+        var verified = false
+        let emailField = w.fields.first { $0.type == .email }?.id
+        let nameField = w.fields.first { $0.type == .name }?.id
+        if let claim = body.identity {
+            let email = claim.email?.trimmingCharacters(in: .whitespacesAndNewlines).lowercased().nilIfBlank
+            if let signature = claim.signature?.nilIfBlank {
+                guard let secret = w.identitySecret?.nilIfBlank, let email, let ts = claim.ts,
+                      IdentitySignature.verify(email: email, ts: ts, signature: signature, secret: secret) else {
+                    throw ParleyError.invalid(["identity": "The shop could not confirm who you are (the sign-in may have expired). Please enter your details."])
+                }
+                verified = true
+            }
+            // A verified email replaces what was typed; an unverified one only fills a blank.
+            if let email, let f = emailField, verified || (answers[f] ?? "").isEmpty { answers[f] = email }
+            if let name = claim.name?.nilIfBlank, let f = nameField, (answers[f] ?? "").isEmpty { answers[f] = name }
+        }
+        var clean = try FormValidator.validate(answers, fields: w.fields)
+        if verified, emailField == nil, let email = body.identity?.email?.lowercased() { clean["email"] = email }
+        return (clean, verified)
     }
 
     private func clip(_ s: String) -> String { String(s.prefix(Limits.metaLength)) }
@@ -139,10 +225,11 @@ struct VisitorController {
         let t = try authorizedTicket(request, context: context)
         let after = try request.intQuery("after", default: 0, range: 0...Int.max)
         let wait = try request.intQuery("wait", default: 0, range: 0...Int(services.settings.maxLongPollSeconds))
+        let view = VisitorView(widget: services.config.widget(t.widget))
         let events = try await LongPoll.wait(services: services, ticket: t.id, after: after, seconds: wait) {
-            !EventType.internalOnly.contains($0.type)
+            view.shows($0)
         }
-        return JSONResponse.events(events)
+        return JSONResponse.events(events.map(view.present))
     }
 
     struct MessageBody: Decodable {
@@ -208,7 +295,36 @@ struct VisitorController {
     @Sendable func live(_ request: Request, context: ParleyContext) async throws -> Response {
         let t = try authorizedTicket(request, context: context)
         let after = try LongPoll.resumePoint(request)
-        return try await SSE.visitorStream(services: services, ticket: t.id, after: after)
+        return try await SSE.visitorStream(services: services, ticket: t.id, after: after,
+                                           view: VisitorView(widget: services.config.widget(t.widget)))
+    }
+}
+
+/// What a visitor receives of their ticket: never the internal events (notes, wrap-up, tags,
+/// routing), and, when the widget shows the organisation's identity, the organisation's name in
+/// place of the agent's on everything agents did.
+struct VisitorView: Sendable {
+    /// nil: agents appear under their own names.
+    let organisation: String?
+
+    init(widget: Widget?) {
+        organisation = widget?.identity == .organisation ? widget?.organisationName : nil
+    }
+
+    func shows(_ e: TicketEvent) -> Bool { !EventType.internalOnly.contains(e.type) }
+
+    func actor(_ by: EventActor) -> EventActor {
+        guard let organisation, by.kind == .agent else { return by }
+        return EventActor(kind: .agent, name: organisation)
+    }
+
+    func present(_ e: TicketEvent) -> TicketEvent {
+        guard organisation != nil, e.by.kind == .agent || e.agent != nil else { return e }
+        var c = e
+        c.by = actor(e.by)
+        c.agent = nil
+        c.agentName = nil
+        return c
     }
 }
 

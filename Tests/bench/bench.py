@@ -163,7 +163,32 @@ def report(workdir: str, data: str, *concurrencies: str) -> None:
         print(f"OK: no errors (budget not checked: it is defined at {BUDGET_CONCURRENCY} connections)")
 
 
-COMMANDS = {"free-port": free_port, "wait": wait, "tickets": tickets, "report": report}
+def wrk_plain(path: Path) -> tuple[float, int]:
+    """(requests/s, non-2xx and socket errors) from a plain wrk output file."""
+    text = path.read_text()
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    if not rate:
+        die(f"no Requests/sec in {path}:\n{text}")
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", text))
+    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
+    return float(rate.group(1)), errors
+
+
+def loader(workdir: str, min_ratio: str) -> None:
+    """Compares GET /widget.js from parley and from nginx (loader-parley.out, loader-nginx.out)."""
+    work = Path(workdir)
+    (ours, our_errors), (theirs, their_errors) = wrk_plain(work / "loader-parley.out"), wrk_plain(work / "loader-nginx.out")
+    ratio = ours / theirs if theirs else 0.0
+    print()
+    print("GET /widget.js, gzip, keep-alive, 64 connections (requests per second)")
+    print(f"  parley {ours:>9.0f}   nginx {theirs:>9.0f}   parley/nginx {ratio:.0%} (budget {float(min_ratio):.0%})")
+    if our_errors or their_errors:
+        die(f"errors while serving /widget.js: parley {our_errors}, nginx {their_errors}")
+    if ratio < float(min_ratio):
+        die(f"parley serves /widget.js at {ratio:.0%} of nginx's rate, budget {float(min_ratio):.0%}")
+
+
+COMMANDS = {"free-port": free_port, "wait": wait, "tickets": tickets, "report": report, "loader": loader}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

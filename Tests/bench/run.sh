@@ -6,14 +6,16 @@
 #   durable: POST /api/tickets/{id}/messages (acknowledged only after fdatasync), and
 #   noop:    POST /api/bench/noop (decodes the same body, returns 200; enabled by PARLEY_BENCH=1),
 # prints messages/s, p50, p99, noop/s and the durable/noop ratio, checks that every acknowledged
-# message is on disk, and exits non-zero on any error or if the spec's budget (durable >= 60 % of
-# noop at 256 connections) is missed.
+# message is on disk; then serves /widget.js (gzip, keep-alive) from parley and from nginx on the
+# same files. Exits non-zero on any error or if a spec budget (durable >= 60 % of noop at 256
+# connections; /widget.js >= 70 % of nginx's rate) is missed.
 #
 # Environment:
 #   PARLEY_BIN         server binary (default .build/release/parley)
 #   BENCH_DURATION     wrk duration per run (default 10s)
 #   BENCH_CONNECTIONS  concurrency levels (default "1 64 256")
 #   BENCH_MIN_RATIO    budget for durable/noop at 256 connections (default 0.60)
+#   BENCH_MIN_LOADER_RATIO  budget for parley/nginx requests/s serving /widget.js (default 0.70)
 #   BENCH_KEEP=1       keep the work folder (wrk outputs, server log, data) for inspection
 set -euo pipefail
 
@@ -89,4 +91,42 @@ for c in "${connections[@]}"; do
   run noop "$c" "$duration" "$work/noop-$c.out"
 done
 
+# Serving the loader: GET /widget.js with keep-alive and gzip, parley vs nginx on the same file in
+# the same run (nginx: Debian's nginx-light, gzip on, as a shop's own site would serve it).
+if command -v nginx >/dev/null; then
+  nginx_port=$("${helper[@]}" free-port)
+  mkdir -p "$work/nginx"
+  cat >"$work/nginx/nginx.conf" <<CONF
+worker_processes auto;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
+  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
+  types { text/javascript js; }
+  gzip on; gzip_types text/javascript; gzip_min_length 256;
+  server { listen 127.0.0.1:$nginx_port; root $root/Public; }
+}
+CONF
+  nginx -p "$work/nginx" -c "$work/nginx/nginx.conf"
+  # Stop nginx too on exit, keeping the exit status cleanup reports.
+  trap 'st=$?; nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -s stop 2>/dev/null || true; (exit $st); cleanup' EXIT
+  loader() {  # loader NAME URL
+    wrk --threads 2 --connections 64 --duration "$duration" --latency -H 'Accept-Encoding: gzip' "$2/widget.js" >"$work/loader-$1.out"
+  }
+  echo "bench: GET /widget.js, 64 connections: parley…"
+  loader parley "$base"
+  echo "bench: GET /widget.js, 64 connections: nginx…"
+  loader nginx "http://127.0.0.1:$nginx_port"
+fi
+
+loader_status=0
+if [[ -f $work/loader-nginx.out ]]; then
+  "${helper[@]}" loader "$work" "${BENCH_MIN_LOADER_RATIO:-0.70}" || loader_status=$?
+else
+  echo "bench: nginx not installed, /widget.js not compared (make bench-deps installs it)"
+fi
 "${helper[@]}" report "$work" "$work/data" "${connections[@]}"
+exit "$loader_status"

@@ -3,16 +3,22 @@
 The server binary comes from env PARLEY_BIN (default: .build/debug/parley in the repo). Each test
 session gets a fresh temporary data folder and a free loopback port, so nothing touches the
 repository's own data/ folder. Tests that change server-wide state (such as creating the first
-admin) take `fresh_server` instead: a server of their own, on an empty data folder.
+admin) take `fresh_server` instead: a server of their own, on an empty data folder. Tests that need
+widgets of their own start a server on a data folder seeded with them (`start_server`), and embed
+them in pages of a `shop` served from another origin.
 """
 
 from __future__ import annotations
 
 import contextlib
+import html
+import http.server
+import json
 import os
 import re
 import subprocess
 import threading
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -43,6 +49,9 @@ class Server:
         self._listening = threading.Event()
         self._setup_seen = threading.Event()
         self._setup_link = ""
+        self._lines: list[str] = []
+        self._new_line = threading.Condition()
+        self._closed = False
         # Reads the server's output line by line: readiness and the setup link are events in the
         # log, not something to poll for. Everything also goes to log_path for failure messages.
         threading.Thread(target=self._pump, daemon=True).start()
@@ -54,6 +63,9 @@ class Server:
                 log.write(raw)
                 log.flush()
                 line = raw.decode(errors="replace")
+                with self._new_line:
+                    self._lines.append(line)
+                    self._new_line.notify_all()
                 if (m := LISTENING.search(line)) and not self._listening.is_set():
                     self.base_url = f"http://127.0.0.1:{m.group(1)}"
                     self._listening.set()
@@ -63,6 +75,33 @@ class Server:
         # The process closed its output (it exited): wake anyone still waiting.
         self._listening.set()
         self._setup_seen.set()
+        with self._new_line:
+            self._closed = True
+            self._new_line.notify_all()
+
+    def log_lines(self, pattern: str) -> list[re.Match]:
+        """Every log line so far that matches `pattern` (a regex), as matches."""
+        regex = re.compile(pattern)
+        with self._new_line:
+            return [m for line in self._lines if (m := regex.search(line))]
+
+    def wait_for_log(self, pattern: str, timeout: float = LOG_WAIT_SECONDS) -> re.Match:
+        """The first log line matching `pattern`, waiting (on the reader's notifications) until one
+        is logged. Request lines read like `method=GET ms=0.8 path=/api/… status=200 … request`."""
+        regex = re.compile(pattern)
+        seen = 0
+        with self._new_line:
+            def found():
+                nonlocal seen
+                for line in self._lines[seen:]:
+                    if m := regex.search(line):
+                        return m
+                seen = len(self._lines)
+                return self._closed  # stop waiting when the server is gone
+            m = self._new_line.wait_for(found, timeout)
+        if not isinstance(m, re.Match):
+            pytest.fail(f"parley never logged a line matching {pattern!r}:\n{self.log()}")
+        return m
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -91,8 +130,10 @@ class Server:
 
 
 @contextlib.contextmanager
-def _running_server(root: Path, env: dict[str, str] | None = None):
-    """Starts `parley serve` on a new data folder under `root`, waits until healthy, stops it after."""
+def _running_server(root: Path, env: dict[str, str] | None = None, widgets: list[dict] | None = None):
+    """Starts `parley serve` on a new data folder under `root`, waits until healthy, stops it after.
+    `widgets` are written first as `DATA/config/widgets/<id>.json` (the server loads them at start;
+    missing keys take their defaults, and no `demo` widget is created next to them)."""
     binary = Path(os.environ.get("PARLEY_BIN", REPO / ".build" / "debug" / "parley"))
     if not binary.is_absolute():
         binary = REPO / binary
@@ -101,6 +142,10 @@ def _running_server(root: Path, env: dict[str, str] | None = None):
 
     data = root / "data"
     log_path = root / "server.log"
+    for widget in widgets or []:
+        folder = data / "config" / "widgets"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{widget['id']}.json").write_text(json.dumps(widget, indent=2) + "\n")
     command = [
         str(binary), "serve",
         "--data", str(data),
@@ -138,6 +183,101 @@ def fresh_server(tmp_path_factory: pytest.TempPathFactory):
         yield srv
 
 
+@pytest.fixture(scope="module")
+def start_server(tmp_path_factory: pytest.TempPathFactory):
+    """Starts servers for this module: `start_server(widgets=[…], env={…})` returns a running Server
+    on a new data folder seeded with those widgets; all are stopped when the module ends."""
+    with contextlib.ExitStack() as stack:
+        def start(widgets: list[dict] | None = None, env: dict[str, str] | None = None) -> Server:
+            root = tmp_path_factory.mktemp("parley-seeded")
+            return stack.enter_context(_running_server(root, env=env, widgets=widgets))
+        yield start
+
+
+SHOP_PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Test shop · {title}</title>
+<style>body {{ margin: 0; padding: 24px; font: 16px/1.5 sans-serif; }} nav a {{ margin-right: 16px; }}</style>
+</head>
+<body>
+<nav><a href="/{query}">Home</a><a href="/products/42{query}">Product 42</a><a href="/checkout{query}">Checkout</a></nav>
+<main><h1>{title}</h1><p>A page of the test shop, on another origin than parley.</p>
+<button type="button" id="shop-button">A shop button</button></main>
+{embed}
+</body>
+</html>
+"""
+
+# The shop's own code, before the loader: the queue stub (as in the embed instructions) and
+# listeners that record what the widget reports, for the tests to read.
+SHOP_EMBED = """<script>
+window.parleyTest = {{ready: [], open: 0, close: 0, unread: [], messages: []}};
+window.Parley = window.Parley || function () {{ (Parley.q = Parley.q || []).push(arguments); }};
+Parley('on', 'ready', function (r) {{ parleyTest.ready.push(r); }});
+Parley('on', 'open', function () {{ parleyTest.open++; }});
+Parley('on', 'close', function () {{ parleyTest.close++; }});
+Parley('on', 'unread', function (n) {{ parleyTest.unread.push(n); }});
+Parley('on', 'message', function (e) {{ parleyTest.messages.push(e); }});
+</script>
+<script src="{parley}/widget.js" data-widget="{widget}"{lang} async></script>"""
+
+
+class Shop:
+    """A shop's web site on its own origin (another port than parley's): every path is a page that
+    embeds the widget named by `?widget=` from `self.parley` (`?lang=` adds data-lang), except
+    `/blank`, which embeds nothing."""
+
+    def __init__(self) -> None:
+        self.parley = ""  # parley's base URL, set by the test module once its server runs
+        shop = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                url = urllib.parse.urlsplit(self.path)
+                query = urllib.parse.parse_qs(url.query)
+                widget = query.get("widget", [""])[0]
+                embed = ""
+                if widget and url.path != "/blank":
+                    lang = query.get("lang", [""])[0]
+                    embed = SHOP_EMBED.format(parley=html.escape(shop.parley), widget=html.escape(widget),
+                                              lang=f' data-lang="{html.escape(lang)}"' if lang else "")
+                suffix = "?" + url.query if url.query else ""
+                body = SHOP_PAGE.format(title=html.escape(url.path), query=html.escape(suffix), embed=embed).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args) -> None:  # quiet
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str, widget: str | None = None, **query: str) -> str:
+        params = ({"widget": widget} if widget else {}) | query
+        return self.origin + path + ("?" + urllib.parse.urlencode(params) if params else "")
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def shop():
+    s = Shop()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
 @pytest.fixture(scope="session")
 def browser():
     for path in (CHROMIUM, CHROMEDRIVER):
@@ -147,6 +287,8 @@ def browser():
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
         options.add_argument(arg)
+    # The console (and network errors such as a refused CORS request) for driver.get_log("browser").
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     # Both paths are given, so Selenium Manager never tries to download a browser or a driver.
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
     try:

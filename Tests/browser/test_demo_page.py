@@ -24,8 +24,14 @@ def find_in_widget(driver, selector):
 
 def wait_for_bubble(driver):
     return WebDriverWait(driver, WAIT_SECONDS).until(
-        lambda d: find_in_widget(d, "button.bubble"), "the widget's bubble button never appeared"
+        lambda d: find_in_widget(d, "button[data-p=bubble]"), "the widget's bubble button never appeared"
     )
+
+
+def panel_displayed(driver) -> bool:
+    """Whether the chat panel is on screen (it exists only once the chat bundle has loaded)."""
+    panel = find_in_widget(driver, "[data-p=panel]")
+    return bool(panel) and panel.is_displayed()
 
 
 def test_demo_page_shows_the_bubble_and_its_panel(page, server):
@@ -36,21 +42,22 @@ def test_demo_page_shows_the_bubble_and_its_panel(page, server):
     assert bubble.get_attribute("aria-label") == "Open chat"
     assert bubble.get_attribute("type") == "button"
     assert bubble.is_displayed()
-    assert find_in_widget(page, ".panel").is_displayed() is False
+    assert not panel_displayed(page)
 
     bubble.click()
-    panel = WebDriverWait(page, WAIT_SECONDS).until(
-        lambda d: (p := find_in_widget(d, ".panel")) and p.is_displayed() and p, "the panel never opened"
-    )
-    assert "coming soon" in panel.text.lower()
+    WebDriverWait(page, WAIT_SECONDS).until(panel_displayed, "the panel never opened")
+    with urllib.request.urlopen(server.url("/api/widgets/demo/config"), timeout=5) as response:
+        config = json.load(response)
+    assert find_in_widget(page, "[data-p=title]").text == config["name"]
+    assert find_in_widget(page, "[data-p=welcome]").text == config["welcome"]
+    assert find_in_widget(page, "form[data-p=form] [data-p=start]").is_displayed()
     assert bubble.get_attribute("aria-expanded") == "true"
 
     page.save_screenshot(SCREENSHOT)  # for humans to look at; not asserted on
 
     bubble.click()
-    WebDriverWait(page, WAIT_SECONDS).until(
-        lambda d: not find_in_widget(d, ".panel").is_displayed(), "the panel never closed"
-    )
+    WebDriverWait(page, WAIT_SECONDS).until(lambda d: not panel_displayed(d), "the panel never closed")
+    assert bubble.get_attribute("aria-expanded") == "false"
 
 
 def test_widget_follows_the_visitor_to_the_products_page(page, server):
