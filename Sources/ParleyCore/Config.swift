@@ -107,7 +107,8 @@ public final class ConfigStore: Sendable {
         let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try enc.encode(w)
         try Durable.makeDirectory(layout.widgets)
-        try Durable.replace(path: "\(layout.widgets)/\(w.id).json", bytes: Array(data) + [0x0A])
+        // 0600: a widget file may hold the identity secret.
+        try Durable.replace(path: "\(layout.widgets)/\(w.id).json", bytes: Array(data) + [0x0A], mode: 0o600)
         state.withLock { $0.widgets[w.id] = w }
     }
 

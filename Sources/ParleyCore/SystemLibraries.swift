@@ -55,17 +55,23 @@ public enum Gzip {
               archive_write_set_filter_option(a, "gzip", "compression-level", "9") == ARCHIVE_OK,
               archive_write_set_bytes_in_last_block(a, 1) == ARCHIVE_OK else { return nil }
         // Deflate never grows data by more than a few bytes per 16 KB block, plus the header.
-        var out = [UInt8](repeating: 0, count: bytes.count + bytes.count / 64 + 1024)
-        var used = 0
-        let opened = out.withUnsafeMutableBytes { archive_write_open_memory(a, $0.baseAddress, $0.count, &used) }
-        guard opened == ARCHIVE_OK, let entry = archive_entry_new() else { return nil }
+        // libarchive keeps both pointers until the archive is closed, so they are allocated here
+        // (not borrowed for the duration of one call, as `&array` would be).
+        let capacity = bytes.count + bytes.count / 64 + 1024
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 1)
+        defer { out.deallocate() }
+        let used = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        used.initialize(to: 0)
+        defer { used.deallocate() }
+        guard archive_write_open_memory(a, out.baseAddress, capacity, used) == ARCHIVE_OK,
+              let entry = archive_entry_new() else { return nil }
         defer { archive_entry_free(entry) }
         archive_entry_set_filetype(entry, 0o100000)  // AE_IFREG (a cast macro Swift cannot import)
         archive_entry_set_size(entry, la_int64_t(bytes.count))
         archive_entry_set_pathname(entry, "asset")
         guard archive_write_header(a, entry) == ARCHIVE_OK else { return nil }
         let written = bytes.withUnsafeBytes { archive_write_data(a, $0.baseAddress, $0.count) }
-        guard written == bytes.count, archive_write_close(a) == ARCHIVE_OK else { return nil }
-        return Array(out.prefix(used))
+        guard written == bytes.count, archive_write_close(a) == ARCHIVE_OK, used.pointee <= capacity else { return nil }
+        return Array(UnsafeRawBufferPointer(rebasing: out[0..<used.pointee]))
     }
 }

@@ -94,6 +94,14 @@ public struct ProactivePrompt: Codable, Sendable, Equatable {
     public var title: String
     public var message: String
     public init(delay: Int, title: String, message: String) { self.delay = delay; self.title = title; self.message = message }
+
+    enum CodingKeys: String, CodingKey { case delay, title, message }
+    public init(from d: any Decoder) throws {
+        let c = try d.container(keyedBy: CodingKeys.self)
+        delay = try c.decodeIfPresent(Int.self, forKey: .delay) ?? 30
+        title = try c.decodeIfPresent(String.self, forKey: .title) ?? ""
+        message = try c.decodeIfPresent(String.self, forKey: .message) ?? ""
+    }
 }
 
 /// A bot option offered after the pre-chat form: it posts its own welcome and routes to a team.

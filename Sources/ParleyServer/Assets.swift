@@ -15,6 +15,7 @@ final class AssetStore: Sendable {
         let etag: String
         /// First 12 hex digits of the content's SHA-256: `?v=` in versioned URLs.
         let version: String
+        var gzipETag: String { "\"\(etag.dropFirst().dropLast())-gz\"" }
         let contentType: String
         fileprivate let key: FileStamp
     }
@@ -98,12 +99,15 @@ struct AssetMiddleware: RouterMiddleware {
     static let loaderMaxAge = 300
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.method == .get || request.method == .head,
+        guard request.method == .get || request.method == .head, !request.uri.path.hasPrefix("/api/"),
               let relative = AssetStore.relativePath(request.uri.path),
               let asset = assets.asset(relative) else {
             return try await next(request, context)
         }
-        var headers: HTTPFields = [.eTag: asset.etag, .xContentTypeOptions: "nosniff"]
+        // The gzip body is a different representation: its own ETag (RFC 9110 §8.8.3).
+        let gzip = asset.gzip != nil && Self.acceptsGzip(request.headers[.acceptEncoding])
+        let etag = gzip ? asset.gzipETag : asset.etag
+        var headers: HTTPFields = [.eTag: etag, .xContentTypeOptions: "nosniff"]
         if let v = request.uri.queryParameters.get("v"), v == asset.version {
             headers[.cacheControl] = "public, max-age=31536000, immutable"
         } else if relative == "widget.js" {
@@ -112,12 +116,12 @@ struct AssetMiddleware: RouterMiddleware {
             headers[.cacheControl] = "no-cache"
         }
         if asset.gzip != nil { headers[.vary] = "Accept-Encoding" }
-        if let inm = request.headers[.ifNoneMatch], Self.matches(ifNoneMatch: inm, etag: asset.etag) {
+        if let inm = request.headers[.ifNoneMatch], Self.matches(ifNoneMatch: inm, etag: etag) {
             return Response(status: .notModified, headers: headers)
         }
         headers[.contentType] = asset.contentType
         var body = asset.body
-        if let packed = asset.gzip, Self.acceptsGzip(request.headers[.acceptEncoding]) {
+        if gzip, let packed = asset.gzip {
             headers[.contentEncoding] = "gzip"
             body = packed
         }

@@ -71,6 +71,7 @@ struct VisitorController {
             j.key("organisation"); j.string(w.organisationName)
             j.key("sound"); j.bool(w.sound)
             j.key("feedback"); j.bool(w.feedback)
+            j.key("typingPreview"); j.bool(w.typingPreview)
             j.key("prompt")
             if let p = w.prompt {
                 j.beginObject(); j.key("delay"); j.int(p.delay); j.key("title"); j.string(p.title)
@@ -157,7 +158,8 @@ struct VisitorController {
             m.text = welcome
             more.append(m)
         }
-        let (summary, token) = try await services.store.createTicket(opened: opened, then: more)
+        var (summary, token) = try await services.store.createTicket(opened: opened, then: more)
+        summary.team = nil  // the shop's routing, not the visitor's business
         return JSONResponse.make(.created) { j in
             j.beginObject()
             j.key("ticket"); j.raw(summary.json())
@@ -175,10 +177,12 @@ struct VisitorController {
         let emailField = w.fields.first { $0.type == .email }?.id
         let nameField = w.fields.first { $0.type == .name }?.id
         if let claim = body.identity {
-            let email = claim.email?.trimmingCharacters(in: .whitespacesAndNewlines).lowercased().nilIfBlank
+            // Signed exactly as the shop has it (the recipe signs `$email` as is); stored lowercased.
+            let signed = claim.email?.trimmingCharacters(in: .whitespacesAndNewlines).nilIfBlank
+            let email = signed?.lowercased()
             if let signature = claim.signature?.nilIfBlank {
-                guard let secret = w.identitySecret?.nilIfBlank, let email, let ts = claim.ts,
-                      IdentitySignature.verify(email: email, ts: ts, signature: signature, secret: secret) else {
+                guard let secret = w.identitySecret?.nilIfBlank, let signed, let ts = claim.ts,
+                      IdentitySignature.verify(email: signed, ts: ts, signature: signature, secret: secret) else {
                     throw ParleyError.invalid(["identity": "The shop could not confirm who you are (the sign-in may have expired). Please enter your details."])
                 }
                 verified = true
@@ -188,7 +192,9 @@ struct VisitorController {
             if let name = claim.name?.nilIfBlank, let f = nameField, (answers[f] ?? "").isEmpty { answers[f] = name }
         }
         var clean = try FormValidator.validate(answers, fields: w.fields)
-        if verified, emailField == nil, let email = body.identity?.email?.lowercased() { clean["email"] = email }
+        if verified, emailField == nil, let email = body.identity?.email?.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() {
+            clean["email"] = email
+        }
         return (clean, verified)
     }
 

@@ -26,6 +26,22 @@ struct WidgetConfigTests {
         #expect(back.verifiesIdentity && back.organisationName == "Org")
     }
 
+    @Test func aPartialPromptTakesDefaultsInsteadOfFailingTheFile() throws {
+        let w = try JSONDecoder().decode(Widget.self, from: Data(#"{"id":"p","prompt":{"message":"Hello"}}"#.utf8))
+        #expect(w.prompt == ProactivePrompt(delay: 30, title: "", message: "Hello"))
+    }
+
+    @Test func widgetFilesAreReadableByTheOwnerOnly() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("parley-w-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try ConfigStore(layout: DataLayout(root: dir))
+        var w = Widget(id: "secret", name: "S")
+        w.identitySecret = "k"
+        try store.saveWidget(w)
+        let attrs = try FileManager.default.attributesOfItem(atPath: "\(dir)/config/widgets/secret.json")
+        #expect((attrs[.posixPermissions] as? Int) == 0o600)
+    }
+
     @Test func blankOrganisationAndSecretCountAsUnset() {
         var w = Widget(id: "b", name: "Shop")
         w.organisation = "  "; w.identitySecret = " "

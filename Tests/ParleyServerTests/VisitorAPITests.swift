@@ -165,6 +165,17 @@ import Testing
                                              #"{"fields":{"name":"E","email":"e@evil.test","message":"x"}}"#, headers: [.origin: "https://evil.example"])
             #expect(evil.status == .forbidden)
             #expect(errorCode(evil) == "origin_not_allowed")
+            // A ticket of that widget is refused to the foreign origin too.
+            let (id, token) = try await client.startTicket(widget: "shop")
+            let foreign = try await client.get("/api/tickets/\(id)/events", headers: bearer(token) + [.origin: "https://evil.example"])
+            #expect(foreign.status == .forbidden)
+            // A ticket that does not exist (erased, or a restored backup): the widget on any origin
+            // can read the 404 and forget its stored conversation.
+            let gone = try await client.get("/api/tickets/T000000000000000000000/events",
+                                            headers: bearer("nope") + [.origin: "https://shop.example"])
+            #expect(gone.status == .notFound)
+            #expect(errorCode(gone) == "ticket_not_found")
+            #expect(gone.headers[.accessControlAllowOrigin] == "https://shop.example")
             let preflight = try await client.execute(uri: "/api/widgets/shop/tickets", method: .options,
                                                      headers: [.origin: "https://shop.example", .accessControlRequestMethod: "POST"])
             #expect(preflight.status == .noContent)
@@ -173,7 +184,8 @@ import Testing
             let demo = try await client.get("/api/widgets/demo/config", headers: [.origin: "https://anything.example"])
             #expect(demo.status == .ok)
         }
-        #expect(env.logLines().isEmpty)
+        // Only the ticket this test started itself: nothing from the refused calls.
+        #expect(env.logLines().count == 2)
     }
 
     @Test func publicConfigSaysWhetherTheShopIsOpenAndWhereTheWidgetShows() async throws {
