@@ -1,11 +1,14 @@
 /* Parley chat UI + CSS; widget.js loads it only when needed (budget: both <= 15 KB gzip).
- * Running it only registers Parley._c = {I, t, when, check, links, Log, ink, boot}; the loader then
- * calls boot(L) -> cmd('open'|'close'|'toggle'|'prompt'|'identify'). L = Parley._: id, b base URL,
- * c config, l language, r shadow root, u bubble, g badge, a side, h colour, i identity, e(name, v) emits,
- * s() / s(obj) / s(null) reads / writes / clears localStorage "parley:ID" {ticket, token, seq, read}.
+ * Running it only registers Parley._c = {I, t, when, check, links, Log, ink, who, why, label, boot}; the
+ * loader then calls boot(L) -> cmd('open'|'close'|'toggle'|'prompt'|'identify'|undefined: shown/hidden).
+ * L = Parley._: id, b base URL, c config, l language, r shadow root, u bubble, g badge, a side, h colour,
+ * i identity, e(name, v) emits, s() / s(obj) / s(null) reads (undefined: no storage) / writes / clears
+ * localStorage "parley:ID" {ticket, token, seq, read, p: unsent [{id, text}], end: the visitor saw it end}.
+ * Tabs share it: a tab writes only its own conversation and adopts another tab's (storage, visibility).
  * Strings: I.en, I.fr; cfg.strings[lang][key] replaces any. {x}: placeholders.
  *  bubble, header: openChat chat closeChat endChat minimized
  *  form: start send choose options empty{label} badEmail{label} badPhone{label} tooLong{label,max}
+ *    nameLabel emailLabel subjectLabel messageLabel (the server's default field labels, translated)
  *  chat: placeholder waiting joined{name} agentLeft{name} typing{name} agent failed retry download{name}
  *  end: ended endConfirm yes no rate star{n} comment sendFeedback skip thanks newChat
  *  closed: closed away nextOpening{when} today{time} tomorrow{time} onDay{day,time} onDate{date,time}
@@ -36,7 +39,8 @@ var I = {
     errorNetwork: 'Connection problem. Please try again.', errorClosed: 'The chat is closed right now.',
     errorRate: 'Too many requests. Please wait a moment.', error: 'Something went wrong. Please try again.',
     identityFailed: 'We could not confirm who you are. Please fill in your details.',
-    failed: 'Not sent.', retry: 'Retry', close: 'Close', download: 'Download {name}'
+    failed: 'Not sent.', retry: 'Retry', close: 'Close', download: 'Download {name}',
+    nameLabel: 'Name', emailLabel: 'Email', subjectLabel: 'Subject', messageLabel: 'Message'
   },
   fr: {
     chat: 'Chat', openChat: 'Ouvrir le chat', closeChat: 'Réduire le chat', endChat: 'Terminer le chat',
@@ -58,7 +62,8 @@ var I = {
     errorNetwork: 'Problème de connexion. Veuillez réessayer.', errorClosed: 'Le chat est fermé pour le moment.',
     errorRate: 'Trop de demandes. Patientez un instant.', error: 'Une erreur s’est produite. Veuillez réessayer.',
     identityFailed: 'Nous n’avons pas pu confirmer votre identité. Merci de saisir vos coordonnées.',
-    failed: 'Non envoyé.', retry: 'Réessayer', close: 'Fermer', download: 'Télécharger {name}'
+    failed: 'Non envoyé.', retry: 'Réessayer', close: 'Fermer', download: 'Télécharger {name}',
+    nameLabel: 'Nom', emailLabel: 'E-mail', subjectLabel: 'Objet', messageLabel: 'Message'
   }
 };
 
@@ -83,7 +88,7 @@ function when(iso, now, l, S, tz) {
 function check(fields, v, S) {
   var e = {};
   fields.forEach((f) => {
-    var x = (v[f.id] || '').trim(), o = { label: f.label, max: f.maxLength }, p = x.split('@'), m = p[1];
+    var x = (v[f.id] || '').trim(), o = { label: label(f, S), max: f.maxLength }, p = x.split('@'), m = p[1];
     if (!x) { if (f.required) e[f.id] = S('empty', o); }
     else if ([...x].length > f.maxLength) e[f.id] = S('tooLong', o);
     else if (f.type == 'email' && (p.length != 2 || !p[0] || p[0].length > 64 || !/\./.test(m) ||
@@ -91,6 +96,29 @@ function check(fields, v, S) {
     else if (f.type == 'phone' && (/[^+0-9 ()\-./]/.test(x) || x.replace(/\D/g, '').length < 4)) e[f.id] = S('badPhone', o);
   });
   return e;
+}
+
+// A field's label; the server's defaults (id name, label "Name"…) in the visitor's language.
+function label(f, S, k) {
+  k = f.id + 'Label';
+  return I.en[k] && I.en[k] == f.label ? S(k) : f.label;
+}
+
+// Parley('identify', x) as the server reads it (strings, a whole ts); not an object: none.
+function who(x, o) {
+  if (x && typeof x == 'object') {
+    o = {};
+    ['name', 'email', 'signature', 'ts'].forEach((k) => {
+      if (x[k] != null) o[k] = k == 'ts' ? Math.trunc(x[k]) : String(x[k]);
+    });
+    return o;
+  }
+}
+
+// The error band for a failed call: none for a ticket that is gone (a fresh form follows).
+function why(e, S) {
+  return e.code == 'ticket_not_found' ? '' : e.net ? S('errorNetwork') : e.code == 'widget_closed' ? S('errorClosed') :
+    e.code == 'ticket_closed' ? S('ended') : e.status == 429 ? S('errorRate') : S('error');
 }
 
 // Text → strings and {u: http(s) URL}.
@@ -175,7 +203,7 @@ input,select,textarea{width:100%;padding:8px 10px;border:1px solid #767676;borde
 
 function boot(L) {
   var c = L.c, S = t(L.l, c.strings), r = L.r, av = c.availability || 'open', off = c.offline || {},
-    fields = c.fields || [], T = L.s(), seen = T ? T.seq : 0, M = Log(), enc = encodeURIComponent,
+    fields = c.fields || [], T, seen, M, enc = encodeURIComponent,
     view, isOpen, es, ab, gen = 0, fails = 0, unread = 0, fb, over, thanked, endNote, busy, lt = 0,
     typT, audio, rating, pr, els = {}, ans = {}, ins = {}, ws = {},
     h = (tag, a, ...k) => {
@@ -197,7 +225,7 @@ function boot(L) {
     }),
     badge = L.g,
     mini = btn('minimize', ico('M5 12h14'), () => open(0), 'i', S('closeChat')),
-    endB = btn('end', ico('M6 6l12 12M18 6L6 18'), () => show('confirm'), 'i', S('endChat')),
+    endB = btn('end', ico('M6 6l12 12M18 6L6 18'), () => show('confirm', 1), 'i', S('endChat')),
     err = h('div', { 'data-p': 'error', role: 'alert', class: 'err', hidden: '' }),
     x = av == 'closed' && c.nextOpening && when(c.nextOpening, new Date(), L.l, S),
     cl = h('div', { 'data-p': 'closed' },
@@ -208,45 +236,42 @@ function boot(L) {
     op = h('div', { 'data-p': 'options' }),
     log = h('div', { 'data-p': 'log', role: 'log', 'aria-live': 'polite' }),
     cf = h('div', { 'data-p': 'confirm' }, h('p', 0, S('endConfirm')),
-      btn('confirm-yes', S('yes'), () => tk('leave', {}).then(() => { over = 1; after(); }, fail), 'pri'),
-      btn('confirm-no', S('no'), () => show('chat'), 'sec')),
+      btn('confirm-yes', S('yes'), () => tk('leave', {}).then(() => { over = 1; after(1); }, fail), 'pri'),
+      btn('confirm-no', S('no'), () => show('chat', 1), 'sec')),
     stars = [1, 2, 3, 4, 5].map((v) => h('button', { type: 'button', 'data-p': 'rate', 'data-v': v,
       'aria-pressed': false, 'aria-label': S('star', { n: v }), on: () => pick(v) }, '★')),
     cm = h('textarea', { 'data-p': 'comment', rows: 2, maxlength: 1000, 'aria-label': S('comment'), placeholder: S('comment') }),
     sfb = btn('send-feedback', S('sendFeedback'), () => tk('feedback', { rating, comment: cm.value.trim() || undefined })
-      .then(() => { fb = thanked = 1; show('ended'); }, (e) => e.code == 'feedback_disabled' ? show('ended') : fail(e)), 'pri'),
+      .then(() => { fb = thanked = 1; show('ended', 1); }, (e) => e.code == 'feedback_disabled' ? show('ended', 1) : fail(e)), 'pri'),
     fbx = h('div', { 'data-p': 'feedback' }, h('p', { id: 'prt' }, S('rate')),
       h('div', { class: 'st', role: 'group', 'aria-labelledby': 'prt' }, ...stars), cm, sfb,
-      btn('skip-feedback', S('skip'), () => show('ended'), 'sec')),
+      btn('skip-feedback', S('skip'), () => show('ended', 1), 'sec')),
     th = h('p', { class: 'no' }, S('thanks')),
-    en = h('div', { 'data-p': 'ended' }, th, btn('new-chat', S('newChat'), () => fresh(), 'pri')),
+    en = h('div', { 'data-p': 'ended' }, th, btn('new-chat', S('newChat'), () => fresh(0, 1), 'pri')),
     bd = h('div', { class: 'bd' }, cl, fm, op, log, cf, fbx, en),
     ty = h('div', { 'data-p': 'typing', class: 'ty', hidden: '' }),
-    inp = h('textarea', { 'data-p': 'input', rows: 1, placeholder: S('placeholder'), 'aria-label': S('placeholder') }),
+    inp = h('textarea', { 'data-p': 'input', rows: 1, maxlength: 4000, placeholder: S('placeholder'), 'aria-label': S('placeholder') }),
     co = h('div', { class: 'co' }, inp, btn('send', ico('M4 12l16-8-6 16-3-7z'), send, 'i', S('send'))),
     pa = h('div', { 'data-p': 'panel', class: 'panel', role: 'dialog', 'aria-label': c.name || S('chat'), hidden: '' },
       h('header', 0, h('h2', { 'data-p': 'title' }, c.name || ''), h('p', { 'data-p': 'welcome' }, c.welcome || ''),
         h('div', { class: 'hb' }, mini, endB)), err, bd, ty, co);
 
-  sfb.disabled = true;
   function pick(v) {
     rating = v;
-    sfb.disabled = false;
+    sfb.disabled = !v;
     stars.forEach((b, i) => { b.setAttribute('aria-pressed', i + 1 == v); b.classList.toggle('on', i < v); });
   }
 
   function band(x) { err.textContent = x || ''; err.hidden = !x; }
 
-  function fail(e) {
-    band(e.status == 404 ? '' : e.net ? S('errorNetwork') : e.code == 'widget_closed' ? S('errorClosed') :
-      e.code == 'ticket_closed' ? S('ended') : e.status == 429 ? S('errorRate') : S('error'));
-  }
+  function fail(e) { band(why(e, S)); }
 
   function call(u, b, sig, k) {
     var hd = {};
     if (b) hd['Content-Type'] = 'application/json';
     if (k) hd.Authorization = 'Bearer ' + k;
-    return fetch(u, { method: b ? 'POST' : 'GET', headers: hd, body: b ? JSON.stringify(b) : null, signal: sig }).then((r) =>
+    // keepalive: a message sent just before the page goes away still arrives
+    return fetch(u, { method: b ? 'POST' : 'GET', headers: hd, body: b ? JSON.stringify(b) : null, signal: sig, keepalive: !!b }).then((r) =>
       r.status == 204 ? {} : r.json().catch(() => ({})).then((j) => {
         if (r.ok) return j;
         j = j.error || {};
@@ -263,17 +288,23 @@ function boot(L) {
       .catch((e) => { if (e.code == 'ticket_not_found' && me == T) fresh(); throw e; });
   }
 
-  function show(v) {
+  // f: the visitor did it (only then focus moves); the log scrolls if it was at its end.
+  function show(v, f, n) {
+    n = near();
     view = v;
     [[cl, !T && av != 'open'], [fm, v == 'form'], [op, v == 'options'], [log, T], [co, v == 'chat'],
       [cf, v == 'confirm'], [fbx, v == 'feedback'], [en, v == 'ended'], [th, thanked],
       [endB, !over && /chat|confirm/.test(v)], [ty, v == 'chat' && !ty.hidden]].forEach((p) => { p[0].hidden = !p[1]; });
-    isOpen && focusIn();
+    f && isOpen && focusIn();
     count();
-    bd.scrollTop = 1e9;
+    (f || n) && end();
   }
 
-  function after() { show(c.feedback && !fb ? 'feedback' : 'ended'); }
+  function after(f) { show(c.feedback && !fb ? 'feedback' : 'ended', f); }
+
+  function near() { return bd.scrollHeight - bd.scrollTop - bd.clientHeight < 60; }
+
+  function end() { bd.scrollTop = 1e9; }
 
   function focusIn() {
     var x = view == 'chat' ? inp : [...bd.querySelectorAll('input,select,textarea,button')]
@@ -281,25 +312,65 @@ function boot(L) {
     (x || mini).focus();
   }
 
-  function fresh() {
+  // Shows conversation t (re-posting its unsent messages, same ids: the server dedupes) or, without
+  // one, a fresh form (the stored conversation forgotten if it is this tab's). f: as in show().
+  function fresh(t, f, s) {
     stop();
-    L.s(T = null);
+    s = L.s();
+    if (T && s && s.ticket == T.ticket) L.s(null);
+    T = t && !t.end ? t : 0;
     M = Log();
     els = {};
     ans = {};
     log.textContent = '';
-    fb = over = thanked = endNote = seen = 0;
+    fb = over = thanked = endNote = fails = 0;
+    seen = T && T.seq || 0;
+    pick(0);
+    cm.value = '';
     band();
     ty.hidden = true;
-    if (av == 'open' || off.leaveMessage) form();
-    show(fm.firstChild ? 'form' : 'closed');
+    if (T) {
+      if (T.read == null) T.read = T.seq || 0;
+      (T.p || []).forEach((x) => x.id && post(M.add(x.text, x.id)));
+      show('chat', f);
+      sync();
+      return connect();
+    }
+    if (av == 'open' || off.mode == 'message' && off.leaveMessage) form();
+    show(fm.firstChild ? 'form' : 'closed', f);
+  }
+
+  // Another tab changed the stored conversation: follow it. 1 if this tab now shows another one.
+  function adopt(s) {
+    s = L.s();
+    if (s === undefined) return; // no storage: nothing shared
+    if (s && !s.end ? !T || s.ticket != T.ticket : T && (!s || s.ticket != T.ticket)) return fresh(s) || 1;
+    if (T && s.end && !T.end) T.end = fb = over = 1, show('ended');
+    count();
+  }
+
+  // Writes T only while it is the stored conversation (not replaced or ended by another tab),
+  // merged with what other tabs stored of it (seq, read: the highest; their unsent messages), in
+  // one canonical form written only when it changes: tabs answering each other's writes settle.
+  function save(s, a, o) {
+    s = L.s();
+    if (s && s.ticket == T.ticket && !s.end) {
+      a = M.list();
+      o = { ticket: T.ticket, token: T.token, seq: T.seq = Math.max(T.seq, s.seq || 0),
+        read: T.read = Math.max(T.read, s.read || 0),
+        p: (s.p || []).filter((x) => !a.some((o) => o.e.clientId == x.id))
+          .concat(a.filter((o) => o.id && o.state != 'sent' && !o.x).map((o) => ({ id: o.id, text: o.text })))
+          .sort((x, y) => x.id < y.id ? -1 : 1),
+        end: T.end ? 1 : 0 };
+      JSON.stringify(o) != JSON.stringify(s) && L.s(o);
+    }
   }
 
   function form() {
-    var idn = L.i || {}, f = h('form', { 'data-p': 'form', novalidate: '' }, av != 'open' && h('h3', 0, S('leaveMessage')));
+    var idn = who(L.i) || {}, f = h('form', { 'data-p': 'form', novalidate: '' }, av != 'open' && h('h3', 0, S('leaveMessage')));
     ins = {};
     fields.forEach((x, i) => {
-      var n = 'pf' + i, y = x.type, pre = (y == 'name' || y == 'email') && typeof idn[y] == 'string' && idn[y],
+      var n = 'pf' + i, y = x.type, pre = (y == 'name' || y == 'email') && idn[y],
         e = ins[x.id] = y == 'category' ? h('select', 0, h('option', { value: '' }, S('choose')),
           ...(x.options || []).map((o) => h('option', 0, o))) :
           h(y == 'reason' ? 'textarea' : 'input', y == 'reason' ? { rows: 3 } :
@@ -310,7 +381,7 @@ function boot(L) {
       e.setAttribute('aria-describedby', (x.hint ? n + 'h ' : '') + n + 'w');
       x.required && e.setAttribute('aria-required', true);
       f.append(h('div', { hidden: pre ? '' : null },
-        h('label', { for: n }, x.label, x.required && h('span', { 'aria-hidden': 'true' }, ' *')),
+        h('label', { for: n }, label(x, S), x.required && h('span', { 'aria-hidden': 'true' }, ' *')),
         x.hint && h('div', { id: n + 'h', class: 'hi' }, x.hint), e,
         ws[x.id] = h('div', { 'data-p': 'warn-' + x.id, id: n + 'w', class: 'wa' })));
     });
@@ -322,7 +393,7 @@ function boot(L) {
       if (!(c.options || []).length) return create();
       op.textContent = '';
       op.append(h('p', 0, S('options')), ...c.options.map((o, i) => btn('option', o.label, () => create(i), 'sec')));
-      show('options');
+      show('options', 1);
     });
     fm.textContent = '';
     fm.append(f);
@@ -345,18 +416,20 @@ function boot(L) {
     var f = {}, b = { fields: f, page: { url: location.href, title: d.title }, language: L.l }, k;
     for (k in ans) if (ans[k]) f[k] = ans[k];
     if (i != null) b.option = i;
-    if (L.i) b.identity = L.i;
+    if (k = who(L.i)) b.identity = k;
     call(L.b + '/api/widgets/' + enc(L.id) + '/tickets', b).then((x) => {
-      T = { ticket: x.ticket.id, token: x.token, seq: 0, read: 0 };
+      // the newest conversation wins: other tabs adopt it
+      L.s(T = { ticket: x.ticket.id, token: x.token, seq: 0, read: 0 });
       band();
-      show('chat');
+      show('chat', 1);
       connect();
     }, (e) => {
-      var fe = e.fields || {};
-      if (fe.identity) L.i = 0, form(); // drop the identity, show its fields
-      show('form');
+      // refused identity (or a body the server can't read): drop it, show its fields
+      var fe = e.fields || {}, y = L.i && /identity|invalid_json/.test(JSON.stringify(e));
+      if (y) L.i = 0, form();
+      show('form', 1);
       fail(e);
-      e.fields && band(fe.identity ? S('identityFailed') : fe.option && S('error'));
+      y ? band(S('identityFailed')) : e.fields && band(fe.option && S('error'));
       warn(fe);
     }).finally(() => { busy = 0; });
   }
@@ -367,7 +440,7 @@ function boot(L) {
     inp.value = '';
     grow();
     o = M.add(x);
-    sync();
+    sync(1);
     post(o);
   }
 
@@ -378,9 +451,10 @@ function boot(L) {
       band();
     }, (e) => {
       M.fail(o.id);
+      o.x = e.status < 500 && e.status != 429; // refused for good: not re-posted on the next page
       sync();
       fail(e);
-      if (e.code == 'ticket_closed' && !over) over = 1, after();
+      if (e.code == 'ticket_closed' && !over) over = 1, after(1);
     });
   }
 
@@ -396,12 +470,13 @@ function boot(L) {
     es = ab = 0;
   }
 
-  // One stream per tab, none while hidden; long-poll if SSE is missing or keeps failing.
+  // One stream per tab, none while hidden; long-poll if SSE is missing or keeps failing (SSE again
+  // after a minute of polling, or when the tab is shown again).
   function connect() {
     stop();
     if (!T || d.hidden) return;
     var g = gen, s, u = L.b + '/api/tickets/' + enc(T.ticket) + '/';
-    if (!w.EventSource || fails > 2) return poll(g);
+    if (!w.EventSource || fails > 2) return poll(g, Date.now());
     s = es = new EventSource(u + 'live?access_token=' + enc(T.token) + '&after=' + M.max);
     s.onopen = () => { fails = 0; };
     s.onmessage = (m) => got(JSON.parse(m.data));
@@ -416,15 +491,15 @@ function boot(L) {
     };
   }
 
-  function poll(g) {
+  function poll(g, t0) {
     ab = new AbortController();
     tk('events?after=' + M.max + '&wait=25', 0, ab.signal).then((x) => {
-      if (g == gen) x.events.forEach(got), poll(g);
-    }, () => setTimeout(() => g == gen && poll(g), 5e3));
+      if (g == gen) x.events.forEach(got), fails = 0, Date.now() - t0 > 6e4 ? connect() : poll(g, t0);
+    }, () => setTimeout(() => g == gen && poll(g, t0), 5e3));
   }
 
   var agentMsg = (e) => /agent|bot/.test(e.by.kind) && /message|attachment/.test(e.type),
-    inView = () => isOpen && !d.hidden;
+    inView = () => isOpen && !d.hidden && r.host.style.display != 'none';
 
   function got(e) {
     var y = e.type;
@@ -439,7 +514,6 @@ function boot(L) {
       /chat|confirm/.test(view) ? after() : show(view);
     }
     sync();
-    count();
   }
 
   function typing(x) {
@@ -452,9 +526,11 @@ function boot(L) {
 
   function count(n) {
     if (T) {
-      if (inView()) T.read = M.max;
+      // once the visitor has seen the end, the next pages forget the conversation
+      if (inView()) T.read = M.max, T.end = T.end || over;
+      if (view == 'ended') T.end = 1;
       T.seq = Math.max(T.seq, M.max);
-      L.s(T);
+      save();
     }
     n = T ? M.list().filter((o) => o.seq > T.read && agentMsg(o.e)).length : 0;
     L.u.title = T && !over && !isOpen ? S('minimized') : '';
@@ -503,8 +579,8 @@ function boot(L) {
       }, fail);
   }
 
-  function sync() {
-    var i = 0;
+  function sync(me) {
+    var i = 0, n = near();
     M.list().forEach((o) => {
       var e = o.k in els ? els[o.k] : els[o.k] = render(o), f;
       if (!e) return;
@@ -517,7 +593,8 @@ function boot(L) {
       if (log.children[i] != e) log.insertBefore(e, log.children[i] || null);
       i++;
     });
-    bd.scrollTop = 1e9;
+    (me || n) && end();
+    count();
   }
 
   function open(v) {
@@ -528,6 +605,7 @@ function boot(L) {
     if (v) {
       pr && pr.remove();
       focusIn();
+      end();
     } else if (r.activeElement) L.u.focus();
     count();
     L.e(v ? 'open' : 'close');
@@ -536,7 +614,7 @@ function boot(L) {
   function prompt(p) {
     p = c.prompt;
     if (!p || isOpen || T || pr) return;
-    pr = h('div', { 'data-p': 'prompt', class: 'pr' },
+    pr = h('div', { 'data-p': 'prompt', class: 'pr', role: 'status' },
       h('button', { type: 'button', class: 'pb', on: () => open(1) },
         h('strong', { 'data-p': 'prompt-title' }, p.title || ''), h('span', { 'data-p': 'prompt-message' }, p.message || '')),
       btn('prompt-close', ico('M6 6l12 12M18 6L6 18'), () => pr.remove(), 'i pc', S('close')));
@@ -551,20 +629,20 @@ function boot(L) {
     n = Date.now();
     if (T && inp.value.trim() && n - lt > 2e3) {
       lt = n;
-      tk('typing', { text: inp.value.slice(0, 100) }).catch(() => { /* harmless */ });
+      tk('typing', c.typingPreview ? { text: inp.value.slice(0, 100) } : {}).catch(() => { /* harmless */ });
     }
   });
   pa.addEventListener('keydown', (e) => { if (e.key == 'Escape') open(0); });
-  d.addEventListener('visibilitychange', () => { d.hidden ? stop() : connect(); count(); });
+  d.addEventListener('visibilitychange', () => { d.hidden ? stop() : (fails = 0, adopt() || connect()); count(); });
+  w.addEventListener('storage', (e) => (!e.key || e.key == 'parley:' + L.id) && adopt());
 
-  if (T && T.read == null) T.read = T.seq || 0;
   L.u.setAttribute('aria-label', S('openChat'));
   r.append(h('style', 0, `:host{--f:${ink(L.h)}}` + css(L.a)), pa);
-  T ? (show('chat'), connect()) : fresh();
+  fresh(L.s());
   return (x) => x == 'open' ? open(1) : x == 'close' ? open(0) : x == 'toggle' ? open(!isOpen) :
-    x == 'prompt' ? prompt() : view == 'form' && form();
+    x == 'prompt' ? prompt() : x == 'identify' ? view == 'form' && form() : count();
 }
 
-P._c = { I, t, when, check, links, Log, ink, boot };
+P._c = { I, t, when, check, links, Log, ink, who, why, label, boot };
 P._ && P._.k && P._.k();
 })(window, document);

@@ -1,4 +1,5 @@
-/* Parley loader (<= 2.5 KB gzip): queue, config, bubble; Parley._ is widget-chat.js's interface */
+/* Parley loader (<= 2.5 KB gzip): queue, config, bubble; Parley._ is widget-chat.js's interface.
+ * Why it does what it does: Tests/js/widget.test.mjs. */
 ((w, d) => {
 'use strict';
 var P = w.Parley = w.Parley || function () { (P.q = P.q || []).push(arguments); },
@@ -13,7 +14,11 @@ function store(v) {
   try {
     return v === undefined ? JSON.parse(localStorage.getItem(key)) :
       v ? localStorage.setItem(key, JSON.stringify(v)) : localStorage.removeItem(key);
-  } catch (e) { return null; }
+  } catch (e) { }
+}
+
+function live(t) {
+  return (t = store()) && !t.end;
 }
 
 function emit(n, v) {
@@ -44,7 +49,6 @@ function run(a) {
     L.i = x;
     C && C(c);
   } else if (/^(open|close|toggle|prompt)$/.test(c)) {
-    // Before the config: kept for it; on a page without the widget: dropped.
     C ? C(c) : cfg && !vis || load(pend.push(c));
   }
 }
@@ -53,11 +57,11 @@ function load() {
   if (vis && !busy) {
     busy = d.createElement('script');
     busy.src = L.b + (cfg.chat || '/widget-chat.js');
+    busy.onerror = () => { busy = 0; };
     d.head.append(busy);
   }
 }
 
-// Config reaches CSS only as a checked hex colour and a number.
 function draw() {
   var c = L.h = /^#[0-9a-f]{3}([0-9a-f]{3})?$/i.test(cfg.color) ? cfg.color : '#2f6fed',
     n = cfg.spacing >= 0 && cfg.spacing < 1e4 ? +cfg.spacing : 25;
@@ -74,28 +78,30 @@ function draw() {
   L.u = L.r.lastChild;
   L.g = L.u.lastChild;
   L.u.setAttribute('aria-label', ((cfg.strings || {})[L.l] || {}).openChat || (L.l == 'fr' ? 'Ouvrir le chat' : 'Open chat'));
-  L.u.onclick = () => run(['toggle']);
-  d.body.append(host);
+  L.u.onclick = () => run([C ? 'toggle' : 'open']);
 }
 
 function decide(t) {
   if (!cfg) return;
-  t = store();
+  t = live();
   vis = F != null ? F : match(cfg.pathRules || {}, location.pathname) &&
-    (!!t || cfg.availability == 'open' || (cfg.offline || {}).mode != 'hide');
+    (t || cfg.availability == 'open' || (cfg.offline || {}).mode != 'hide');
   if (vis) {
     host || draw();
+    host.isConnected || d.body.append(host);
     host.style.display = '';
     if (t || pend.length) load();
   } else {
     pend.length = 0;
     if (host) host.style.display = 'none';
   }
+  C && C();
   R || emit('ready', R = { visible: vis });
 }
 
 function nav() {
-  if (location.pathname != path) path = location.pathname, F = null, decide();
+  if (location.pathname != path) path = location.pathname, F = null;
+  decide();
 }
 
 P.q = { push: run };
@@ -113,9 +119,10 @@ fetch(L.b + '/api/widgets/' + encodeURIComponent(id) + '/config')
       history[m] = function () { f.apply(this, arguments); nav(); };
     });
     w.addEventListener('popstate', nav);
-    if (p && !store()) setTimeout(() => {
+    d.addEventListener('turbo:load', nav);
+    if (p && !live()) setTimeout(() => {
       try {
-        if (vis && !store() && !sessionStorage.getItem(k)) sessionStorage.setItem(k, 1), run(['prompt']);
+        if (vis && !live() && !sessionStorage.getItem(k)) sessionStorage.setItem(k, 1), run(['prompt']);
       } catch (e) { /* no sessionStorage, no prompt */ }
     }, p.delay * 1e3);
   })

@@ -74,6 +74,18 @@ def seeded_widgets(shop_origin: str) -> list[dict]:
         widget("closing"),
         widget("safe"),
         widget("prompt", prompt={"delay": 1, "title": "Need a hand?", "message": "We reply in minutes."}),
+        widget("tabs"),
+        widget("pending"),
+        widget("ending"),
+        widget("sse"),
+        widget("ident2", identitySecret=IDENTITY_SECRET),
+        widget("again"),
+        widget("hideleave", hours=ALWAYS_CLOSED, offline={"mode": "hide", "leaveMessage": True}),
+        widget("focus"),
+        widget("scroll"),
+        widget("unseen", pathRules={"mode": "blacklist", "paths": ["/checkout*"]}),
+        widget("typing"),
+        widget("preview", typingPreview=True),
     ]
 
 
@@ -436,13 +448,17 @@ def test_invalid_prechat_form_warns_inline_and_sends_nothing(visitor, shop, parl
     assert len(agent.tickets("form")) == 1
 
 
-@pytest.mark.parametrize("lang, start, empty", [(None, "Start chat", "Name cannot be empty."),
-                                                ("fr", "Démarrer le chat", "Name ne peut pas être vide.")])
-def test_prechat_form_speaks_the_visitors_language(visitor, shop, lang, start, empty):
+@pytest.mark.parametrize("lang, start, empty, labels", [
+    (None, "Start chat", "Name cannot be empty.", ["Name", "Email", "Message"]),
+    # The form's fields carry the server's default labels ("Name"…): shown in the visitor's language.
+    ("fr", "Démarrer le chat", "Nom ne peut pas être vide.", ["Nom", "E-mail", "Message"])])
+def test_prechat_form_speaks_the_visitors_language(visitor, shop, lang, start, empty, labels):
     visitor.get(shop.url("/", "form", **({"lang": lang} if lang else {})))
     open_panel(visitor)
     wait(visitor, lambda d: shown(d, "form[data-p=form]"), "the pre-chat form never showed")
     assert text(visitor, "[data-p=start]") == start
+    shown_labels = js(visitor, "return [...root.querySelectorAll('[data-p=form] label')].map(l => l.firstChild.textContent)")
+    assert shown_labels == labels
     el(visitor, "[data-p=start]").click()
     wait(visitor, lambda d: text(d, "[data-p=warn-name]") == empty, f"no warning {empty!r}")
 
@@ -469,6 +485,8 @@ def test_full_conversation_round_trip(visitor, shop, parley, agent):
     for message in sent[1:]:
         wait_for_message(visitor, "visitor", message, state="sent")
     assert composer.get_attribute("value") == ""
+    # The server's limit: the composer can't hold a message it would refuse.
+    assert composer.get_attribute("maxlength") == "4000"
 
     # The server log has them, in order, once each.
     assert agent.visitor_messages(ticket) == sent
@@ -679,6 +697,7 @@ def test_proactive_prompt_appears_and_opens_or_closes(visitor, shop, action):
     visitor.get(shop.url("/", "prompt"))
     wait(visitor, lambda d: shown(d, "[data-p=prompt]"), "the proactive prompt never appeared")
     assert text(visitor, "[data-p=prompt-title]") == "Need a hand?"
+    assert el(visitor, "[data-p=prompt]").get_attribute("role") == "status", "screen readers announce the prompt"
     assert text(visitor, "[data-p=prompt-message]") == "We reply in minutes."
     assert not shown(visitor, "[data-p=panel]")
     if action == "click":
@@ -727,6 +746,21 @@ def test_hide_mode_still_shows_a_stored_conversation(visitor, shop, parley):
     open_panel(visitor)
     wait_for_message(visitor, "visitor", "Started before closing time.")
     assert shown(visitor, "[data-p=input]")
+
+
+def test_a_conversation_the_server_no_longer_has_is_forgotten_for_a_fresh_form(visitor, shop, parley):
+    # A restored backup or an erased visitor: the stored ticket answers ticket_not_found. The widget
+    # forgets it and offers a fresh form instead of an empty chat that can never send.
+    gone = "T" + uuid.uuid4().hex[:20]
+    visitor.get(shop.url("/blank"))
+    visitor.execute_script("localStorage.setItem('parley:form', JSON.stringify(arguments[0]))",
+                           {"ticket": gone, "token": "gone-" + uuid.uuid4().hex, "seq": 3})
+    visitor.get(shop.url("/", "form"))
+    open_panel(visitor)
+    wait(visitor, lambda d: shown(d, "form[data-p=form]"), "the widget kept a conversation the server does not have")
+    parley.wait_for_log(rf"path=/api/tickets/{gone}/\S+ status=404")
+    assert not stored(visitor, "form").get("ticket")
+    assert not shown(visitor, "[data-p=error]"), "a forgotten conversation is not an error"
 
 
 # --- 6. allowed origins ---------------------------------------------------------------------------
@@ -896,3 +930,332 @@ def test_screenshot_of_the_open_widget_on_the_demo_shop(browser, fresh_server, t
     finally:
         browser.execute_script("try { localStorage.clear(); } catch (e) {}")
         browser.set_window_size(1280, 900)
+
+
+# --- review fixes: tabs, reloads, ends, streams, identify, focus, scrolling, typing ------------------
+
+def end_and_skip_feedback(driver) -> None:
+    """X, yes, skip the feedback: the ended view with its Start chat button."""
+    el(driver, "[data-p=end]").click()
+    wait(driver, lambda d: shown(d, "[data-p=confirm-yes]"), "no end confirmation")
+    el(driver, "[data-p=confirm-yes]").click()
+    wait(driver, lambda d: shown(d, "[data-p=skip-feedback]"), "no feedback step")
+    el(driver, "[data-p=skip-feedback]").click()
+    wait(driver, lambda d: shown(d, "[data-p=new-chat]"), "no Start chat after skipping the feedback")
+
+
+def test_two_tabs_follow_one_conversation_and_never_write_back_an_old_one(visitor, shop, agent):
+    # Each tab keeps the conversation in memory. A tab must never write its old one back over the one
+    # another tab started since (the old widget did, on every event and whenever it was shown again).
+    visitor.get(shop.url("/", "tabs"))
+    open_panel(visitor)
+    start_chat(visitor, visitor_values("First chat"))
+    first = stored_ticket(visitor, "tabs")
+    tab_a = visitor.current_window_handle
+    # Tabs answer each other's writes; they must settle, not write back and forth forever.
+    visitor.execute_script("window.parleyWrites = 0; addEventListener('storage', () => parleyWrites++)")
+    visitor.switch_to.new_window("tab")
+    try:
+        visitor.get(shop.url("/products/42", "tabs"))
+        open_panel(visitor)
+        wait_for_message(visitor, "visitor", "First chat")
+        tab_b = visitor.current_window_handle
+
+        visitor.switch_to.window(tab_a)  # tab B is hidden now
+        end_and_skip_feedback(visitor)
+        el(visitor, "[data-p=new-chat]").click()
+        start_chat(visitor, visitor_values("Second chat"))
+        second = wait(visitor, lambda d: (t := stored(d, "tabs").get("ticket")) != first and t, "no second ticket")
+
+        visitor.switch_to.window(tab_b)  # shown again: it follows the stored conversation
+        wait_for_message(visitor, "visitor", "Second chat")
+        assert texts_of(visitor, "visitor") == ["Second chat"]
+        assert stored(visitor, "tabs")["ticket"] == second
+        send(visitor, "From the other tab")
+        wait_for_message(visitor, "visitor", "From the other tab", state="sent")
+        assert agent.visitor_messages(second) == ["Second chat", "From the other tab"]
+        assert agent.visitor_messages(first) == ["First chat"]
+
+        visitor.switch_to.window(tab_a)
+        wait_for_message(visitor, "visitor", "From the other tab")
+        assert stored(visitor, "tabs")["ticket"] == second
+        agent.reply(second, "Both tabs see this")
+        wait_for_message(visitor, "agent", "Both tabs see this")
+        writes = visitor.execute_script("return parleyWrites")
+        assert writes < 30, f"{writes} storage writes from the other tab"
+    finally:
+        for handle in visitor.window_handles:
+            if handle != tab_a:
+                visitor.switch_to.window(handle)
+                visitor.close()
+        visitor.switch_to.window(tab_a)
+
+
+def test_unsent_messages_survive_a_reload_and_are_sent_once(visitor, shop, parley, agent):
+    visitor.get(shop.url("/", "pending"))
+    open_panel(visitor)
+    start_chat(visitor, visitor_values("Hello"))
+    ticket = stored_ticket(visitor, "pending")
+    wait_for_message(visitor, "visitor", "Hello", state="sent")
+    # What the widget asks fetch for a message: keepalive, so a send just before leaving still arrives.
+    visitor.execute_script("""
+        const f = window.fetch; parleyTest.keepalive = [];
+        window.fetch = function (u, o) {
+          if (/\\/messages$/.test(u)) parleyTest.keepalive.push(!!(o && o.keepalive));
+          return f.apply(this, arguments);
+        };""")
+    visitor.execute_cdp_cmd("Network.enable", {})
+    visitor.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/messages"]})
+    try:
+        send(visitor, "Lost in the network")
+        wait_for_message(visitor, "visitor", "Lost in the network", state="failed")
+    finally:
+        visitor.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+    assert visitor.execute_script("return parleyTest.keepalive") == [True]
+    entry = stored(visitor, "pending")
+    assert [p["text"] for p in entry["p"]] == ["Lost in the network"]
+
+    # Another message reached parley, but the page went away before its answer (so no page saw it
+    # stored): re-posted with the same client id, parley answers `duplicate` and keeps one copy.
+    visitor.get(shop.url("/blank"))
+    body = json.dumps({"id": "already-there-1", "text": "Already there"}).encode()
+    request = urllib.request.Request(parley.url(f"/api/tickets/{ticket}/messages"), data=body, method="POST",
+                                     headers={"Content-Type": "application/json", "Authorization": "Bearer " + entry["token"]})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+    visitor.execute_script("""
+        const k = 'parley:pending', s = JSON.parse(localStorage.getItem(k));
+        s.p.push({id: 'already-there-1', text: 'Already there'});
+        localStorage.setItem(k, JSON.stringify(s));""")
+
+    visitor.get(shop.url("/", "pending"))
+    open_panel(visitor)
+    wait_for_message(visitor, "visitor", "Lost in the network", state="sent")
+    wait_for_message(visitor, "visitor", "Already there", state="sent")
+    assert agent.visitor_messages(ticket) == ["Hello", "Already there", "Lost in the network"]
+    assert texts_of(visitor, "visitor") == ["Hello", "Already there", "Lost in the network"]
+    # (The echo on the stream may mark it sent before the POST's answer: wait for parley's log line.)
+    parley.wait_for_log(rf"method=POST .*path=/api/tickets/{ticket}/messages status=200")
+    statuses = sorted(m.group(1) for m in request_lines(parley, "POST", f"/api/tickets/{ticket}/messages"))
+    # "Already there" by the API (201), then from the reloaded page: "Lost…" (201) and "Already there" (200).
+    assert statuses == ["200", "201", "201"], statuses
+    wait(visitor, lambda d: stored(d, "pending").get("p") == [], "sent messages stay in storage")
+
+
+@pytest.mark.parametrize("ended_by", ["visitor", "shop"])
+def test_an_ended_conversation_is_forgotten_by_the_next_pages(visitor, shop, parley, agent, ended_by):
+    visitor.get(shop.url("/", "ending"))
+    open_panel(visitor)
+    start_chat(visitor, visitor_values(f"Ended by the {ended_by}"))
+    ticket = stored_ticket(visitor, "ending")
+    if ended_by == "visitor":
+        end_and_skip_feedback(visitor)
+    else:
+        agent.open(ticket)
+        agent.close(ticket)
+        wait(visitor, lambda d: shown(d, "[data-p=feedback]"), "no feedback step when the shop ended the chat")
+        el(visitor, "[data-p=skip-feedback]").click()
+        wait(visitor, lambda d: shown(d, "[data-p=new-chat]"), "no Start chat after skipping the feedback")
+    assert stored(visitor, "ending").get("end"), stored(visitor, "ending")
+
+    visitor.refresh()
+    assert wait_ready(visitor)["visible"] is True
+    wait(visitor, bubble_shown, "the bubble never appeared")
+    loaded = "return performance.getEntriesByType('resource').some(e => /\\/widget-chat\\.js/.test(e.name))"
+    assert visitor.execute_script(loaded) is False, "the chat bundle (and its stream) loaded for an ended conversation"
+    open_panel(visitor)
+    wait(visitor, lambda d: shown(d, "form[data-p=form]"), "no fresh form after an ended conversation")
+    assert not shown(visitor, "[data-p=feedback]"), "feedback asked again"
+    assert not texts_of(visitor, "visitor")
+
+
+# An EventSource that always fails (as behind a proxy that buffers streams), and a record of the
+# widget's long polls; installed before any page script runs.
+FAILING_STREAMS = """
+window.parleyStreams = 0;
+window.parleyPolls = 0;
+window.EventSource = class {
+  constructor(url) {
+    parleyStreams++;
+    this.readyState = 0;
+    setTimeout(() => { this.readyState = 2; if (this.onerror) this.onerror(new Event('error')); });
+  }
+  addEventListener() {}
+  close() { this.readyState = 2; }
+};
+const parleyFetch = window.fetch;
+window.fetch = function (u) {
+  if (/[?&]wait=/.test(String(u))) parleyPolls++;
+  return parleyFetch.apply(this, arguments);
+};
+"""
+
+
+def test_after_stream_errors_the_widget_polls_then_tries_the_stream_again(visitor, shop, agent):
+    script = visitor.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": FAILING_STREAMS})["identifier"]
+    try:
+        visitor.get(shop.url("/", "sse"))
+        open_panel(visitor)
+        start_chat(visitor, visitor_values("My streams keep failing"))
+        ticket = stored_ticket(visitor, "sse")
+        streams = lambda d: d.execute_script("return parleyStreams")  # noqa: E731
+        polls = lambda d: d.execute_script("return parleyPolls")  # noqa: E731
+        wait(visitor, lambda d: streams(d) == 3 and polls(d) >= 1, "no long poll after three stream errors")
+        agent.reply(ticket, "Through the long poll")
+        wait_for_message(visitor, "agent", "Through the long poll")
+        assert streams(visitor) == 3
+
+        # Shown again (the visitor comes back to the tab): the stream is tried again.
+        before = polls(visitor)
+        visitor.execute_script("document.dispatchEvent(new Event('visibilitychange'))")
+        wait(visitor, lambda d: streams(d) == 6 and polls(d) > before, "the stream was not tried again when shown")
+
+        # A minute of good polling later: the stream again.
+        visitor.execute_script("const now = Date.now; Date.now = () => now() + 61000;")
+        agent.reply(ticket, "A minute later")
+        wait_for_message(visitor, "agent", "A minute later")
+        wait(visitor, lambda d: streams(d) > 6, "still long-polling after a minute of successful polls")
+    finally:
+        visitor.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script})
+
+
+@pytest.mark.parametrize("case", ["string-ts", "unreadable-ts"])
+def test_a_sloppy_identify_payload_never_blocks_the_chat(visitor, shop, agent, case):
+    ts = int(time.time())
+    email = "sloppy@example.com"
+    if case == "string-ts":  # what a template engine hands over: every value a string, the name a number
+        claim = {"name": 2024, "email": email, "ts": str(ts), "signature": signature(email, ts)}
+    else:  # a ts parley can't read at all (400 invalid_json): the identity is dropped, details typed
+        claim = {"name": "Sloppy", "email": email, "ts": 1e300, "signature": signature(email, ts)}
+    visitor.get(shop.url("/", "ident2"))
+    wait_ready(visitor)
+    visitor.execute_script("Parley('identify', arguments[0])", claim)
+    open_panel(visitor)
+    fill(visitor, {"message": "Hello from a sloppy shop"})
+    el(visitor, "[data-p=start]").click()
+    if case == "string-ts":
+        opened = agent.events(stored_ticket(visitor, "ident2"))[0]
+        assert opened["fields"]["email"] == email and opened["fields"]["name"] == "2024"
+        assert opened.get("verified") is True
+        return
+    wait(visitor, lambda d: shown(d, "[data-p=error]") and shown(d, "[data-p=form] [name=email]"),
+         "an unreadable identity should show the error band and the name/email fields")
+    fill(visitor, {"name": "Typed Name", "email": "typed@example.com"})
+    el(visitor, "[data-p=start]").click()
+    opened = agent.events(stored_ticket(visitor, "ident2"))[0]
+    assert opened["fields"]["email"] == "typed@example.com" and not opened.get("verified")
+
+
+def test_a_new_chat_starts_with_a_blank_feedback_form(visitor, shop):
+    visitor.get(shop.url("/", "again"))
+    open_panel(visitor)
+    start_chat(visitor, visitor_values("First"))
+    el(visitor, "[data-p=end]").click()
+    wait(visitor, lambda d: shown(d, "[data-p=confirm-yes]"), "no end confirmation")
+    el(visitor, "[data-p=confirm-yes]").click()
+    wait(visitor, lambda d: shown(d, "[data-p=feedback]"), "no feedback step")
+    el(visitor, "[data-p=rate][data-v='4']").click()
+    el(visitor, "[data-p=comment]").send_keys("Half written")
+    el(visitor, "[data-p=skip-feedback]").click()
+    wait(visitor, lambda d: shown(d, "[data-p=new-chat]"), "no Start chat")
+    el(visitor, "[data-p=new-chat]").click()
+    start_chat(visitor, visitor_values("Second"))
+    feedback_state = """
+        return {pressed: [...root.querySelectorAll('[data-p=rate]')]
+                  .filter(b => b.getAttribute('aria-pressed') === 'true' || b.classList.contains('on')).length,
+                comment: q('[data-p=comment]').value, disabled: q('[data-p=send-feedback]').disabled};"""
+    el(visitor, "[data-p=end]").click()
+    wait(visitor, lambda d: shown(d, "[data-p=confirm-yes]"), "no end confirmation")
+    el(visitor, "[data-p=confirm-yes]").click()
+    wait(visitor, lambda d: shown(d, "[data-p=feedback]"), "no feedback step")
+    assert js(visitor, feedback_state) == {"pressed": 0, "comment": "", "disabled": True}
+
+
+def test_hide_mode_offers_no_leave_a_message_form(visitor, shop):
+    # leaveMessage is set, but in hide mode parley refuses new tickets while closed (409): no form.
+    visitor.get(shop.url("/", "hideleave"))
+    assert wait_ready(visitor)["visible"] is False
+    visitor.execute_script("Parley('show')")  # the shop shows it anyway
+    open_panel(visitor)
+    wait(visitor, lambda d: shown(d, "[data-p=closed-message]"), "no closed message")
+    assert not shown(visitor, "form[data-p=form]") and not shown(visitor, "[data-p=start]")
+
+
+def test_agent_events_leave_the_visitors_focus_where_it_is(visitor, shop, agent):
+    visitor.get(shop.url("/", "focus"))
+    open_panel(visitor)
+    start_chat(visitor, visitor_values("I'll keep shopping meanwhile"))
+    ticket = stored_ticket(visitor, "focus")
+    visitor.execute_script("document.getElementById('shop-button').focus()")
+    agent.open(ticket)
+    agent.reply(ticket, "Take your time.")
+    wait_for_message(visitor, "agent", "Take your time.")
+    agent.close(ticket)
+    wait(visitor, lambda d: shown(d, "[data-p=feedback]"), "no feedback step when the shop ended the chat")
+    assert focused(visitor) == "button" and visitor.execute_script("return document.activeElement.id") == "shop-button"
+    # The visitor's own steps still move focus along.
+    el(visitor, "[data-p=skip-feedback]").click()
+    wait(visitor, lambda d: focused(d) == "new-chat", "focus did not follow the visitor's own step")
+
+
+def test_the_log_stays_where_the_visitor_scrolled_to(visitor, shop, agent):
+    visitor.get(shop.url("/", "scroll"))
+    open_panel(visitor)
+    start_chat(visitor, visitor_values("Tell me everything"))
+    ticket = stored_ticket(visitor, "scroll")
+    agent.open(ticket)
+    for i in range(8):
+        agent.reply(ticket, f"Part {i}:\nline one\nline two\nline three")
+    wait_for_message(visitor, "agent", "Part 7:\nline one\nline two\nline three")
+    scroll = "const b = q('[data-p=log]').parentElement; return [b.scrollTop, b.scrollHeight - b.clientHeight];"
+    top, bottom = js(visitor, scroll)
+    assert bottom > 200 and abs(top - bottom) <= 1, "the log follows new messages while at its end"
+
+    js(visitor, "q('[data-p=log]').parentElement.scrollTop = 0;")
+    agent.reply(ticket, "One more, while you read above")
+    wait_for_message(visitor, "agent", "One more, while you read above")
+    assert js(visitor, scroll)[0] == 0, "a new message pulled the visitor down"
+
+    send(visitor, "Back to the end")
+    wait_for_message(visitor, "visitor", "Back to the end")
+    top, bottom = js(visitor, scroll)
+    assert abs(top - bottom) <= 1, "the visitor's own message should bring the log to its end"
+
+
+def test_replies_while_the_path_rules_hide_the_widget_count_as_unread(visitor, shop, agent):
+    visitor.get(shop.url("/", "unseen"))
+    open_panel(visitor)
+    start_chat(visitor, visitor_values("Going to checkout"))
+    ticket = stored_ticket(visitor, "unseen")
+    agent.open(ticket)
+    wait(visitor, lambda d: any("joined the conversation" in n for n in notices(d)), "no joined notice")
+    last_unread = "return parleyTest.unread.length ? parleyTest.unread[parleyTest.unread.length - 1] : 0"
+
+    visitor.execute_script("history.pushState({}, '', '/checkout')")
+    wait(visitor, lambda d: not bubble_shown(d), "the path rules did not hide the widget")
+    agent.reply(ticket, "Your order is ready")
+    wait(visitor, lambda d: d.execute_script(last_unread) == 1, "a reply the visitor could not see was counted as read")
+
+    visitor.execute_script("history.pushState({}, '', '/cart')")
+    wait(visitor, bubble_shown, "the widget did not come back")
+    wait_for_message(visitor, "agent", "Your order is ready")
+    wait(visitor, lambda d: d.execute_script(last_unread) == 0, "shown again in the open panel: read")
+
+
+@pytest.mark.parametrize("widget_id, preview", [("typing", False), ("preview", True)], ids=["private", "preview"])
+def test_typing_sends_the_draft_only_to_widgets_that_show_it(visitor, shop, widget_id, preview):
+    visitor.get(shop.url("/", widget_id))
+    open_panel(visitor)
+    start_chat(visitor, visitor_values("About to type"))
+    visitor.execute_script("""
+        const f = window.fetch; parleyTest.typing = [];
+        window.fetch = function (u, o) {
+          if (/\\/typing$/.test(u)) parleyTest.typing.push(JSON.parse(o.body));
+          return f.apply(this, arguments);
+        };""")
+    el(visitor, "[data-p=input]").send_keys("my secret draft")
+    bodies = wait(visitor, lambda d: d.execute_script("return parleyTest.typing"), "no typing call")
+    if preview:
+        assert bodies[0].get("text") and "my secret draft".startswith(bodies[0]["text"]), bodies
+    else:
+        assert bodies[0] == {}, bodies

@@ -21,7 +21,7 @@ const C = evaluate();
 const plain = (x) => JSON.parse(JSON.stringify(x));
 
 test('registers itself without touching the page, and only once', () => {
-  for (const k of ['I', 't', 'when', 'check', 'links', 'Log', 'ink', 'boot']) assert.ok(C[k], k);
+  for (const k of ['I', 't', 'when', 'check', 'links', 'Log', 'ink', 'who', 'why', 'label', 'boot']) assert.ok(C[k], k);
   const booted = [];
   const w = { Parley: function () {}, document: {} };
   w.Parley._ = { k: () => booted.push('k') };
@@ -259,4 +259,65 @@ test('text colour on the widget colour reaches 4.5:1', () => {
     const ink = C.ink(c);
     assert.ok(contrast(c, ink) >= 4.5, `${ink} on ${c}: ${contrast(c, ink).toFixed(2)}`);
   }
+});
+
+test("the server's default field labels speak the visitor's language; the shop's own labels stay", () => {
+  const fr = C.t('fr', {});
+  const en = C.t('en', {});
+  const cases = [
+    [{ id: 'name', label: 'Name' }, 'Nom', 'Name'],
+    [{ id: 'email', label: 'Email' }, 'E-mail', 'Email'],
+    [{ id: 'subject', label: 'Subject' }, 'Objet', 'Subject'],
+    [{ id: 'message', label: 'Message' }, 'Message', 'Message'],
+    [{ id: 'name', label: 'Full name' }, 'Full name', 'Full name', "the shop's own label"],
+    [{ id: 'name', label: 'Nom complet' }, 'Nom complet', 'Nom complet'],
+    [{ id: 'full', label: 'Name' }, 'Name', 'Name', 'another field that happens to be called Name'],
+    [{ id: 'topic', label: undefined }, undefined, undefined, 'no label, no default'],
+    [{ id: 'constructor', label: 'X' }, 'X', 'X'],
+  ];
+  for (const [field, inFrench, inEnglish, why] of cases) {
+    assert.equal(C.label(field, fr), inFrench, why ?? JSON.stringify(field));
+    assert.equal(C.label(field, en), inEnglish, why ?? JSON.stringify(field));
+  }
+  assert.equal(C.label({ id: 'name', label: 'Name' }, C.t('fr', { fr: { nameLabel: 'Votre nom' } })), 'Votre nom',
+    'the widget strings can replace them too');
+  const fields = [{ id: 'name', type: 'name', label: 'Name', required: true, maxLength: 3 }];
+  assert.deepEqual(plain(C.check(fields, {}, fr)), { name: 'Nom ne peut pas être vide.' }, 'the warnings use them');
+  assert.deepEqual(plain(C.check(fields, { name: 'Anna' }, fr)), { name: 'Nom est trop long (au plus 3 caractères).' });
+});
+
+test("identify: what the shop passed, as the server's types, so a sloppy payload can't block every chat", () => {
+  const cases = [
+    [{ name: 'Ada', email: 'ada@example.com', ts: 1700000000, signature: 'ab12' },
+      { name: 'Ada', email: 'ada@example.com', signature: 'ab12', ts: 1700000000 }],
+    [{ name: 42, email: 'a@b.example', ts: '1700000000', signature: 12345 },
+      { name: '42', email: 'a@b.example', signature: '12345', ts: 1700000000 }, 'numbers and strings swapped'],
+    [{ ts: '1700000000.9' }, { ts: 1700000000 }, 'a whole number of seconds'],
+    [{ ts: 'soon' }, { ts: null }, 'not a number: sent as null (the server then refuses the signature, 422)'],
+    [{ name: null, email: undefined, extra: 'x' }, {}, 'missing values stay missing; unknown keys go'],
+    [{ name: { first: 'A' } }, { name: '[object Object]' }],
+    ['Ada', undefined, 'not an object: no identity'],
+    [null, undefined],
+    [undefined, undefined],
+    [7, undefined],
+  ];
+  for (const [given, want, why] of cases) {
+    const got = C.who(given);
+    assert.deepEqual(got === undefined ? got : JSON.parse(JSON.stringify(got)), want, why ?? JSON.stringify(given));
+  }
+});
+
+test('the error band: nothing only for a ticket that is gone; a deleted widget (404) is an error', () => {
+  const S = C.t('en', {});
+  const cases = [
+    [{ status: 404, code: 'ticket_not_found' }, ''],
+    [{ status: 404, code: 'widget_not_found' }, 'Something went wrong. Please try again.'],
+    [{ status: 404 }, 'Something went wrong. Please try again.', 'a 404 from a proxy, without parley\'s code'],
+    [{ net: 1 }, 'Connection problem. Please try again.'],
+    [{ status: 409, code: 'widget_closed' }, 'The chat is closed right now.'],
+    [{ status: 409, code: 'ticket_closed' }, 'This conversation has ended.'],
+    [{ status: 429, code: 'rate_limited' }, 'Too many requests. Please wait a moment.'],
+    [{ status: 500 }, 'Something went wrong. Please try again.'],
+  ];
+  for (const [e, want, why] of cases) assert.equal(C.why(e, S), want, why ?? JSON.stringify(e));
 });

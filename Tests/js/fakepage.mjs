@@ -24,6 +24,8 @@ export class FakeElement {
   get src() { return this.getAttribute('src') ?? ''; }
   set src(v) { this.setAttribute('src', v); }
   get lastChild() { return this.children.at(-1) ?? null; }
+  /** In the page: under the document's current body (a replaced body takes its children away). */
+  get isConnected() { let n = this; while (n.parentNode) n = n.parentNode; return !!n.inDocument; }
   get textContent() { return this.text + this.children.map((c) => c.textContent).join(''); }
   set textContent(v) { this.children = []; this.text = String(v); }
   set innerHTML(html) { this.children = []; this.text = ''; parseHTML(html, this); }
@@ -31,7 +33,12 @@ export class FakeElement {
   getAttribute(name) { return this.attributes.has(name) ? this.attributes.get(name) : null; }
   hasAttribute(name) { return this.attributes.has(name); }
   append(...nodes) { for (const n of nodes) this.appendChild(typeof n === 'string' ? Object.assign(new FakeElement('#text'), { text: n }) : n); }
-  appendChild(node) { node.parentNode = this; this.children.push(node); return node; }
+  appendChild(node) {
+    if (node.parentNode) node.parentNode.children = node.parentNode.children.filter((c) => c !== node);
+    node.parentNode = this;
+    this.children.push(node);
+    return node;
+  }
   addEventListener(type, fn) { this.listeners.set(type, [...(this.listeners.get(type) ?? []), fn]); }
   attachShadow(init) {
     if (this.shadowRoot) throw new Error('shadow root attached twice');
@@ -109,7 +116,7 @@ export function makePage({
   const timers = [];
   const listeners = { doc: new Map(), win: new Map() };
   const on = (map) => (type, fn) => map.set(type, [...(map.get(type) ?? []), fn]);
-  const body = new FakeElement('body');
+  const body = Object.assign(new FakeElement('body'), { inDocument: true });
   const head = new FakeElement('head');
   const script = new FakeElement('script');
   script.src = scriptSrc;
@@ -151,7 +158,9 @@ export function makePage({
   window.window = window;
   const context = vm.createContext(window);
   const page = {
-    window, document, body, head, fetches, warnings, errors, timers, location,
+    window, document, head,
+    /** The page's body (the one parsing will give it, while there is none yet). */
+    get body() { return document.body ?? body; }, fetches, warnings, errors, timers, location,
     run: (code) => vm.runInContext(code, context),
     load: () => vm.runInContext(LOADER, context, { filename: 'widget.js' }),
     /** Evaluates widget-chat.js in this page (what the appended <script> would do). */
@@ -162,10 +171,19 @@ export function makePage({
       document.body = body;
       for (const fn of listeners.doc.get('DOMContentLoaded') ?? []) fn();
     },
+    /** What Turbo or pjax do on navigation: a new <body> replaces the old one (and its children). */
+    replaceBody: () => {
+      const old = page.body;
+      old.inDocument = false;
+      document.body = Object.assign(new FakeElement('body'), { inDocument: true });
+      return old;
+    },
+    /** Fires a document event (e.g. Turbo's 'turbo:load'). */
+    docEvent: (type) => { for (const fn of listeners.doc.get(type) ?? []) fn({ type }); },
     popstate: (url) => { go(url); for (const fn of listeners.win.get('popstate') ?? []) fn({}); },
     /** Runs the timers set so far (the loader's only timer is the prompt's). */
     fireTimers: () => { for (const t of timers.splice(0)) t.fn(); },
-    get host() { return body.children.find((el) => el.id === 'parley-widget'); },
+    get host() { return page.body.children.find((el) => el.id === 'parley-widget'); },
     get bubble() { return page.host?.find('data-p', 'bubble') ?? null; },
     get style() { return page.host?.shadowRoot.find('STYLE')?.textContent ?? ''; },
     get shown() { return !!page.host && page.host.style.display !== 'none'; },

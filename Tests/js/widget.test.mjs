@@ -4,6 +4,15 @@
 // a fake window + document, a fake fetch answering the widget config, fake storage and timers) and
 // checks what a shop page would observe: the command queue, the one config request, whether and
 // where the bubble shows, SPA navigation, when the chat bundle is requested, and the hand-over to it.
+//
+// The loader carries no comments (every byte counts against its budget); its reasons are here:
+// - commands before the config wait for it; on a page without the widget they are dropped;
+// - the config reaches CSS only as a checked hex colour and a number;
+// - a stored conversation the visitor saw end (`end`) is no conversation: nothing loads early for it;
+// - a bubble click before the chat bundle has run means "open" (two quick clicks don't open-then-close);
+// - a bundle that fails to load can be asked for again by the next click;
+// - sites that replace <body> on navigation (Turbo, pjax) get the bubble put back;
+// - every navigation tells the chat (a command without a name): shown or hidden changes what it counts as read.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -238,7 +247,8 @@ test('the chat bundle loads on first open, once, from the parley origin', async 
   page.window.Parley('open');
   assert.deepEqual(page.chatScripts, ['https://chat.example.com:8443/widget-chat.js?v=abc']);
   const chat = fakeChat(page);
-  assert.deepEqual(chat.calls, ['toggle', 'toggle', 'open'], 'what waited is handed over in order');
+  // Two quick clicks while the bundle loads: the visitor wants it open, not opened then closed.
+  assert.deepEqual(chat.calls, ['open', 'open', 'open'], 'what waited is handed over in order');
   page.bubble.click();
   page.window.Parley('close');
   assert.deepEqual(chat.calls.slice(3), ['toggle', 'close']);
@@ -292,7 +302,8 @@ test('conversation storage survives disabled storage', async () => {
   const page = await loaded({ local: fakeStorage(true) });
   assert.equal(page.shown, true);
   const s = page.window.Parley._.s;
-  assert.equal(s(), null);
+  assert.equal(s(), undefined, 'unreadable storage reads as undefined (the chat then shares nothing between tabs)');
+  assert.equal((await loaded()).window.Parley._.s(), null, 'empty storage reads as null');
   s({ ticket: 't' });
   s(null);
   const ok = fakeStorage();
@@ -377,4 +388,70 @@ test('waits for the body when the config arrives before it is parsed', async () 
   assert.equal(page.host, undefined);
   page.finishParsing();
   assert.equal(page.shown, true, 'drawn on DOMContentLoaded');
+});
+
+test('a conversation the visitor saw end is no conversation for the next pages', async () => {
+  const ended = JSON.stringify({ ticket: 't1', token: 'k', seq: 9, end: 1 });
+  // No chat bundle (no stream to a closed ticket, no feedback asked again) on an open widget.
+  const local = fakeStorage();
+  local.setItem('parley:demo', ended);
+  const page = await loaded({ local });
+  assert.equal(page.shown, true);
+  assert.deepEqual(page.chatScripts, []);
+  // Hide mode while closed: only a conversation still going keeps the bubble.
+  for (const [stored, shows] of [[ended, false], [ended.replace(',"end":1', ''), true], [ended.replace('"end":1', '"end":0'), true]]) {
+    const l = fakeStorage();
+    l.setItem('parley:demo', stored);
+    const closed = await loaded({ local: l, config: { ...CONFIG, availability: 'closed', offline: { mode: 'hide' } } });
+    assert.equal(closed.shown, shows, stored);
+  }
+  // The proactive prompt is for visitors without a conversation: an ended one doesn't count.
+  const l = fakeStorage();
+  l.setItem('parley:demo', ended);
+  const prompted = await loaded({ local: l, config: { ...CONFIG, prompt: { delay: 5, title: 'Hi', message: '?' } } });
+  assert.equal(prompted.timers.length, 1);
+  prompted.fireTimers();
+  assert.equal(prompted.chatScripts.length, 1);
+});
+
+test('a chat bundle that failed to load is asked for again by the next click', async () => {
+  const page = await loaded();
+  page.bubble.click();
+  assert.equal(page.chatScripts.length, 1);
+  page.bubble.click();
+  assert.equal(page.chatScripts.length, 1, 'one request while it loads');
+  const script = page.head.children.at(-1);
+  assert.equal(typeof script.onerror, 'function', 'the loader hears about a failed load');
+  script.onerror({ type: 'error' });
+  page.bubble.click();
+  assert.equal(page.chatScripts.length, 2, 'the bubble is not dead: the next click loads it again');
+  const chat = fakeChat(page);
+  assert.deepEqual(chat.calls, ['open', 'open', 'open'], 'and opens the chat once it runs');
+});
+
+test('a page that replaces <body> on navigation (Turbo, pjax) gets the bubble back', async () => {
+  const page = await loaded();
+  const old = page.host;
+  page.replaceBody();
+  assert.equal(page.host, undefined, 'the new body has no widget');
+  page.window.history.pushState({}, '', '/next');
+  assert.equal(page.host, old, 'the same host, moved to the new body');
+  assert.equal(page.shown, true);
+  page.replaceBody();
+  page.docEvent('turbo:load'); // Turbo renders after its pushState; turbo:load follows the render
+  assert.equal(page.host, old);
+  page.replaceBody();
+  page.window.history.replaceState({}, '', '/next'); // same path: not a navigation, still checked
+  assert.equal(page.host, old);
+  assert.equal(page.body.children.filter((el) => el.id === 'parley-widget').length, 1);
+});
+
+test('navigation tells the chat, which counts what the visitor can see as read', async () => {
+  const page = await loaded({ config: { ...CONFIG, pathRules: { mode: 'blacklist', paths: ['/checkout'] } } });
+  page.window.Parley('open');
+  const chat = fakeChat(page);
+  page.window.history.pushState({}, '', '/checkout');
+  assert.equal(page.shown, false);
+  page.window.history.pushState({}, '', '/cart');
+  assert.deepEqual(chat.calls, ['open', undefined, undefined]);
 });
