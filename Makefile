@@ -27,14 +27,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN_DEBS   := libmagic-dev libarchive-dev tzdata pkg-config
 # Browser tests drive Debian's own Chromium (nothing is downloaded at test time); recommends are
 # skipped (udev, upower, printing…), but its recommended fonts are wanted for readable screenshots.
-# node runs the widget's unit tests: any node >= 18 on PATH will do, Debian's nodejs if there is none.
-TEST_DEBS  := chromium chromium-driver fonts-liberation $(if $(shell command -v node),,nodejs)
+# `file` gives the reference verdicts of the MIME-sniffing test. node runs the widget's unit tests: any node >= 18 on PATH will do, Debian's nodejs if there is none.
+TEST_DEBS  := chromium chromium-driver fonts-liberation file $(if $(shell command -v node),,nodejs)
 BENCH_DEBS := wrk nginx-light $(if $(shell command -v node),,nodejs)
 
 # PyPI packages for the browser and upload tests (tuspy's module is `tusclient`; openapi-spec-validator
 # checks the served OpenAPI document, module `openapi_spec_validator`).
-PY_TEST_PKGS    := selenium pytest tuspy openapi-spec-validator
-PY_TEST_MODULES := selenium, pytest, tusclient, openapi_spec_validator
+PY_TEST_PKGS    := selenium pytest requests tuspy openapi-spec-validator
+PY_TEST_MODULES := selenium, pytest, requests, tusclient, openapi_spec_validator
 
 # $(call apt_ensure,PACKAGES): install those of PACKAGES that are not installed. Each target calls
 # this once with its whole list, so `apt-get update` runs at most once, and only when needed.

@@ -10,6 +10,7 @@
  *  form: start send choose options empty{label} badEmail{label} badPhone{label} tooLong{label,max}
  *    nameLabel emailLabel subjectLabel messageLabel (the server's default field labels, translated)
  *  chat: placeholder waiting joined{name} agentLeft{name} typing{name} agent failed retry download{name}
+ *  attach (upload.js, loaded for the first file, adds its keys)
  *  end: ended endConfirm yes no rate star{n} comment sendFeedback skip thanks newChat
  *  closed: closed away nextOpening{when} today{time} tomorrow{time} onDay{day,time} onDate{date,time}
  *    leaveMessage leftMessage
@@ -39,7 +40,7 @@ var I = {
     errorNetwork: 'Connection problem. Please try again.', errorClosed: 'The chat is closed right now.',
     errorRate: 'Too many requests. Please wait a moment.', error: 'Something went wrong. Please try again.',
     identityFailed: 'We could not confirm who you are. Please fill in your details.',
-    failed: 'Not sent.', retry: 'Retry', close: 'Close', download: 'Download {name}',
+    failed: 'Not sent.', retry: 'Retry', close: 'Close', download: 'Download {name}', attach: 'Attach files',
     nameLabel: 'Name', emailLabel: 'Email', subjectLabel: 'Subject', messageLabel: 'Message'
   },
   fr: {
@@ -63,6 +64,7 @@ var I = {
     errorRate: 'Trop de demandes. Patientez un instant.', error: 'Une erreur s’est produite. Veuillez réessayer.',
     identityFailed: 'Nous n’avons pas pu confirmer votre identité. Merci de saisir vos coordonnées.',
     failed: 'Non envoyé.', retry: 'Réessayer', close: 'Fermer', download: 'Télécharger {name}',
+    attach: 'Joindre des fichiers',
     nameLabel: 'Nom', emailLabel: 'E-mail', subjectLabel: 'Objet', messageLabel: 'Message'
   }
 };
@@ -193,7 +195,7 @@ input,select,textarea{width:100%;padding:8px 10px;border:1px solid #767676;borde
 .m{display:flex;flex-direction:column;align-items:flex-start;margin:8px 0}.visitor{align-items:flex-end}
 .tx{max-width:85%;padding:8px 12px;border-radius:14px;background:#eef0f3;white-space:pre-wrap;overflow-wrap:anywhere}
 .visitor .tx{background:var(--c);color:var(--f)}.tx a{color:inherit}[data-state=sending] .tx:after{content:' …'}
-.fa button,.at{text-decoration:underline;padding:0 4px}.no{text-align:center}.ty{padding:0 16px 4px}
+.fa button,.at{text-decoration:underline;padding:0 4px}.pv{max-width:85%;max-height:160px;border-radius:8px;margin-top:4px}.no{text-align:center}.ty{padding:0 16px 4px}
 .co{display:flex;gap:6px;border-top:1px solid #ddd;padding:10px}.co textarea{resize:none;max-height:120px}
 .st button{font-size:28px;color:#767676}.st .on{color:#b36200}
 .pr{max-width:280px;padding:12px 40px 12px 14px}.pb{text-align:left}.pb strong{display:block}.pc{position:absolute;top:4px;right:4px}
@@ -205,7 +207,7 @@ function boot(L) {
   var c = L.c, S = t(L.l, c.strings), r = L.r, av = c.availability || 'open', off = c.offline || {},
     fields = c.fields || [], T, seen, M, enc = encodeURIComponent,
     view, isOpen, es, ab, gen = 0, fails = 0, unread = 0, fb, over, thanked, endNote, busy, lt = 0,
-    typT, audio, rating, pr, els = {}, ans = {}, ins = {}, ws = {},
+    typT, audio, rating, pr, U, us, els = {}, ans = {}, ins = {}, ws = {}, Q = [],
     h = (tag, a, ...k) => {
       var e = d.createElement(tag);
       for (var n in a) if (a[n] != null) n == 'on' ? e.addEventListener('click', a[n]) : e.setAttribute(n, a[n]);
@@ -251,10 +253,14 @@ function boot(L) {
     bd = h('div', { class: 'bd' }, cl, fm, op, log, cf, fbx, en),
     ty = h('div', { 'data-p': 'typing', class: 'ty', hidden: '' }),
     inp = h('textarea', { 'data-p': 'input', rows: 1, maxlength: 4000, placeholder: S('placeholder'), 'aria-label': S('placeholder') }),
-    co = h('div', { class: 'co' }, inp, btn('send', ico('M4 12l16-8-6 16-3-7z'), send, 'i', S('send'))),
+    // the picker opens in the visitor's click; upload.js draws the tray in ut
+    fi = h('input', { type: 'file', 'data-p': 'file', multiple: '', hidden: '' }),
+    ut = h('div'),
+    co = h('div', { class: 'co' }, btn('attach', ico('M15 7l-7 7a2 2 0 003 3l7-7a4 4 0 00-6-6l-7 7a6 6 0 008 8l6-6'), () => fi.click(), 'i', S('attach')),
+      fi, inp, btn('send', ico('M4 12l16-8-6 16-3-7z'), send, 'i', S('send'))),
     pa = h('div', { 'data-p': 'panel', class: 'panel', role: 'dialog', 'aria-label': c.name || S('chat'), hidden: '' },
       h('header', 0, h('h2', { 'data-p': 'title' }, c.name || ''), h('p', { 'data-p': 'welcome' }, c.welcome || ''),
-        h('div', { class: 'hb' }, mini, endB)), err, bd, ty, co);
+        h('div', { class: 'hb' }, mini, endB)), err, bd, ty, ut, co);
 
   function pick(v) {
     rating = v;
@@ -292,7 +298,7 @@ function boot(L) {
   function show(v, f, n) {
     n = near();
     view = v;
-    [[cl, !T && av != 'open'], [fm, v == 'form'], [op, v == 'options'], [log, T], [co, v == 'chat'],
+    [[cl, !T && av != 'open'], [fm, v == 'form'], [op, v == 'options'], [log, T], [co, v == 'chat'], [ut, v == 'chat'],
       [cf, v == 'confirm'], [fbx, v == 'feedback'], [en, v == 'ended'], [th, thanked],
       [endB, !over && /chat|confirm/.test(v)], [ty, v == 'chat' && !ty.hidden]].forEach((p) => { p[0].hidden = !p[1]; });
     f && isOpen && focusIn();
@@ -436,12 +442,31 @@ function boot(L) {
 
   function send() {
     var x = inp.value.trim(), o;
-    if (!x || !T) return;
-    inp.value = '';
-    grow();
-    o = M.add(x);
-    sync(1);
-    post(o);
+    if (!T) return;
+    if (x) {
+      inp.value = '';
+      grow();
+      o = M.add(x);
+      sync(1);
+      post(o);
+    }
+    U && U.s();
+  }
+
+  // files picked, dropped or pasted → the tray
+  function up(f) {
+    f = [...f];
+    if (!f[0] || view != 'chat') return;
+    if (U) return U.a(f);
+    Q.push(...f);
+    if (us) return;
+    us = h('script', { src: L.b + (c.upload || '/upload.js') });
+    us.onload = () => {
+      U = w.ParleyTus.tray({ at: ut, S, I, l: L.l, t: () => T, b: L.b, max: c.maxFileSize, n: c.maxFiles, f: inp });
+      U.a(Q.splice(0));
+    };
+    us.onerror = () => { us = 0; Q = []; band(S('errorNetwork')); };
+    d.head.append(us);
   }
 
   function post(o) {
@@ -561,7 +586,10 @@ function boot(L) {
       return h('div', { 'data-p': 'msg', 'data-kind': k, 'data-state': o.state || 'sent', class: 'm ' + k },
         k != 'visitor' && h('div', { class: 'by' }, n),
         h('div', { 'data-p': 'text', class: 'tx' }, ...lk(e.text || ''), a && h('button', { type: 'button', class: 'at',
-          'aria-label': S('download', { name: a.name }), on: () => download(a) }, '📎 ' + a.name)));
+          'aria-label': S('download', { name: a.name }), on: () => download(a) }, '📎 ' + a.name)),
+        // raster images: a preview (blob URL: the file needs the token)
+        a && /^image\/(png|jpeg|gif|webp)$/.test(a.type) && (y = h('img', { alt: '', class: 'pv', 'data-p': 'preview' }),
+          get(a).then((b) => { y.src = URL.createObjectURL(b); }, () => y.remove()), y));
     }
     y = y == 'ticket.opened' ? S(av == 'open' ? 'waiting' : 'leftMessage') : y == 'agent.joined' ? S('joined', { name: n }) :
       y == 'agent.left' ? S('agentLeft', { name: n }) :
@@ -569,14 +597,17 @@ function boot(L) {
     return y && h('div', { 'data-p': 'notice', class: 'no' }, y);
   }
 
+  function get(a) {
+    return fetch(L.b + '/api/attachments/' + enc(a.id), { headers: { Authorization: 'Bearer ' + T.token } })
+      .then((r) => { if (!r.ok) throw r; return r.blob(); });
+  }
+
   function download(a) {
-    fetch(L.b + '/api/attachments/' + enc(a.id), { headers: { Authorization: 'Bearer ' + T.token } })
-      .then((r) => { if (!r.ok) throw r; return r.blob(); })
-      .then((b) => {
-        var u = URL.createObjectURL(b);
-        h('a', { href: u, download: a.name }).click();
-        setTimeout(() => URL.revokeObjectURL(u), 6e4);
-      }, fail);
+    get(a).then((b) => {
+      var u = URL.createObjectURL(b);
+      h('a', { href: u, download: a.name }).click();
+      setTimeout(() => URL.revokeObjectURL(u), 6e4);
+    }, fail);
   }
 
   function sync(me) {
@@ -633,6 +664,10 @@ function boot(L) {
     }
   });
   pa.addEventListener('keydown', (e) => { if (e.key == 'Escape') open(0); });
+  fi.onchange = () => { up(fi.files); fi.value = ''; };
+  pa.addEventListener('dragover', (e) => e.preventDefault());
+  ['drop', 'paste'].forEach((n) => pa.addEventListener(n, (e, f) =>
+    (f = (e.dataTransfer || e.clipboardData).files)[0] && (e.preventDefault(), up(f))));
   d.addEventListener('visibilitychange', () => { d.hidden ? stop() : (fails = 0, adopt() || connect()); count(); });
   w.addEventListener('storage', (e) => (!e.key || e.key == 'parley:' + L.id) && adopt());
 

@@ -32,4 +32,4 @@ public enum ParleyError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// An errno as a readable string.
-func errnoString(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
+public func errnoString(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }

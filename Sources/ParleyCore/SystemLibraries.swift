@@ -7,8 +7,17 @@ import Synchronization
 public final class MimeSniffer: Sendable {
     private let cookie: Mutex<OpaquePointer?>
 
+    /// How much of a file libmagic reads. Its default (7 MB) is read into memory on every call
+    /// and made a 100 MB upload cost ~20 MB of peak RSS; signatures sit in the first kilobytes.
+    public static let bytesExamined = 1 << 20
+
     public init() throws {
         guard let c = magic_open(Int32(MAGIC_MIME_TYPE | MAGIC_ERROR)) else { throw ParleyError.io("libmagic: cannot open") }
+        var bytesMax = Self.bytesExamined
+        guard magic_setparam(c, MAGIC_PARAM_BYTES_MAX, &bytesMax) == 0 else {
+            magic_close(c)
+            throw ParleyError.io("libmagic: cannot limit the bytes examined")
+        }
         guard magic_load(c, nil) == 0 else {
             let msg = magic_error(c).map { String(cString: $0) } ?? "unknown error"
             magic_close(c)

@@ -129,6 +129,8 @@ public struct Widget: Codable, Sendable, Equatable {
     public var targetResponseSeconds: Int
     public var maxFileSize: Int
     public var maxFiles: Int
+    /// Attachment types accepted, decided by content (see `MimePolicy`); `type/*` and `prefix*` patterns.
+    public var allowedTypes: [String]
     public var typingPreview: Bool
     /// Opening hours; nil = always open.
     public var hours: Hours?
@@ -153,6 +155,7 @@ public struct Widget: Codable, Sendable, Equatable {
         color = "#2f6fed"; alignment = "right"; spacing = 25
         allowedOrigins = []; fields = FormField.defaults; feedback = true
         targetResponseSeconds = 120; maxFileSize = 5 * 1024 * 1024; maxFiles = 5; typingPreview = false
+        allowedTypes = MimePolicy.defaultAllowed
         hours = nil; pathRules = .everywhere
         offline = OfflineBehaviour(); language = "auto"; strings = [:]; identity = .agent; organisation = nil
         sound = false; prompt = nil; options = []; identitySecret = nil
@@ -163,7 +166,7 @@ public struct Widget: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id, name, welcome, color, alignment, spacing, allowedOrigins, fields, feedback
-        case targetResponseSeconds, maxFileSize, maxFiles, typingPreview, hours, pathRules
+        case targetResponseSeconds, maxFileSize, maxFiles, allowedTypes, typingPreview, hours, pathRules
         case offline, language, strings, identity, organisation, sound, prompt, options, identitySecret
     }
 
@@ -181,6 +184,7 @@ public struct Widget: Codable, Sendable, Equatable {
         targetResponseSeconds = try c.decodeIfPresent(Int.self, forKey: .targetResponseSeconds) ?? targetResponseSeconds
         maxFileSize = try c.decodeIfPresent(Int.self, forKey: .maxFileSize) ?? maxFileSize
         maxFiles = try c.decodeIfPresent(Int.self, forKey: .maxFiles) ?? maxFiles
+        allowedTypes = try c.decodeIfPresent([String].self, forKey: .allowedTypes) ?? allowedTypes
         typingPreview = try c.decodeIfPresent(Bool.self, forKey: .typingPreview) ?? typingPreview
         hours = try c.decodeIfPresent(Hours.self, forKey: .hours)
         pathRules = try c.decodeIfPresent(PathRules.self, forKey: .pathRules) ?? .everywhere

@@ -25,7 +25,7 @@ public func buildApplication(services: ParleyServices, onRunning: (@Sendable (In
         },
         logger: logger
     )
-    app.addServices(HeartbeatService(services: services))
+    app.addServices(HeartbeatService(services: services), UploadSweeper(services: services))
     return app
 }
 
@@ -68,6 +68,7 @@ public func buildRouter(services: ParleyServices) -> Router<ParleyContext> {
     }
     VisitorController(services: services).addRoutes(to: router)
     AgentController(services: services).addRoutes(to: router)
+    UploadController(services: services).addRoutes(to: router)
     return router
 }
 
@@ -86,40 +87,51 @@ struct HeartbeatService: Service {
     }
 }
 
-/// Allowed origins per widget on the visitor API (`/api/widgets/…`, `/api/tickets/…`): a
-/// browser on another origin is refused unless the widget lists it; preflights are answered here.
+/// Finishes uploads interrupted mid-move at start-up, then removes expired uploads now and
+/// every `uploadSweepSeconds`.
+struct UploadSweeper: Service {
+    let services: ParleyServices
+    func run() async throws {
+        await services.finishPendingAttachments()
+        let interval = services.settings.uploadSweepSeconds
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let uploads = services.uploads
+                let removed = (try? await blocking { uploads.sweep() }) ?? 0
+                if removed > 0 { services.logger.info("swept expired uploads", metadata: ["removed": "\(removed)"]) }
+                try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+            }
+        }
+    }
+}
+
+/// Allowed origins per widget on the visitor API (`/api/widgets/…`, `/api/tickets/…`,
+/// `/api/uploads…`, `/api/attachments/…`): a browser on another origin is refused unless the
+/// widget lists it; preflights are answered here.
 struct VisitorCORSMiddleware: RouterMiddleware {
     typealias Context = ParleyContext
     let services: ParleyServices
+    static let sections: Set<Substring> = ["widgets", "tickets", "uploads", "attachments"]
+    /// What the widget's scripts may read of a cross-origin response (tus and downloads).
+    static let exposed = "Location, Upload-Offset, Upload-Length, Upload-Expires, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Parley-Attachment, Content-Disposition, Content-Length, Content-Range, ETag, Retry-After"
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        let parts = path.split(separator: "/")
-        guard parts.count >= 3, parts[0] == "api", parts[1] == "widgets" || parts[1] == "tickets" else {
+        let parts = request.uri.path.split(separator: "/")
+        guard parts.count >= 2, parts[0] == "api", Self.sections.contains(parts[1]),
+              parts.count >= 3 || parts[1] == "uploads" else {
             return try await next(request, context)
         }
         guard let origin = request.headers[.origin], !isSameOrigin(origin, request) else {
             return try await next(request, context)
         }
-        let allowed: Bool
-        if parts[1] == "widgets" {
-            allowed = services.config.widget(String(parts[2]))?.allows(origin: origin) ?? false
-        } else if let summary = services.store.summary(String(parts[2])) {
-            allowed = services.config.widget(summary.widget)?.allows(origin: origin) ?? false
-        } else {
-            // No such ticket: let the widget read the 404 (`ticket_not_found`) and forget its stored
-            // conversation; a 403 would leave it holding a ticket that is gone. Says nothing a
-            // random id would not.
-            allowed = true
-        }
-        guard allowed else {
+        guard allowed(origin, parts, request) else {
             throw APIError(.forbidden, "origin_not_allowed", "This site (\(origin)) is not allowed to use this chat widget.")
         }
         var response: Response
         if request.method == .options {
             response = Response(status: .noContent)
             response.headers[.accessControlAllowMethods] = "GET, POST, DELETE, HEAD, PATCH, OPTIONS"
-            response.headers[.accessControlAllowHeaders] = "Authorization, Content-Type, Last-Event-ID, Tus-Resumable, Upload-Length, Upload-Offset, Upload-Metadata"
+            response.headers[.accessControlAllowHeaders] = "Authorization, Content-Type, Last-Event-ID, Range, If-None-Match, Tus-Resumable, Upload-Length, Upload-Offset, Upload-Metadata"
             response.headers[.accessControlMaxAge] = "600"
         } else {
             do { response = try await next(request, context) } catch {
@@ -127,8 +139,37 @@ struct VisitorCORSMiddleware: RouterMiddleware {
             }
         }
         response.headers[.accessControlAllowOrigin] = origin
+        response.headers[.accessControlExposeHeaders] = Self.exposed
         response.headers[.vary] = "Origin"
         return response
+    }
+
+    /// Whether the widget behind this request lists `origin`. Requests that name no existing
+    /// ticket or upload pass, so the page can read the 404 (or 400) the route answers; that
+    /// says nothing a random id would not.
+    func allowed(_ origin: String, _ parts: [Substring], _ request: Request) -> Bool {
+        func ticket(_ id: String) -> Bool {
+            guard let summary = services.store.summary(id) else { return true }
+            return services.config.widget(summary.widget)?.allows(origin: origin) ?? false
+        }
+        switch parts[1] {
+        case "widgets":
+            return services.config.widget(String(parts[2]))?.allows(origin: origin) ?? false
+        case "tickets":
+            return ticket(String(parts[2]))
+        case "attachments":
+            return AttachmentID.ticket(of: String(parts[2])).map(ticket) ?? true
+        default:  // uploads
+            if parts.count >= 3 {
+                return services.uploads.record(String(parts[2])).map { ticket($0.ticket) } ?? true
+            }
+            // Creation: the ticket is in the metadata. A preflight carries none; the real
+            // request is checked.
+            guard request.method != .options,
+                  let meta = try? UploadController.metadata(request.headers[.uploadMetadata]),
+                  let id = meta["ticket"] else { return true }
+            return ticket(id)
+        }
     }
 }
 

@@ -21,6 +21,10 @@ public struct ServerSettings: Sendable {
     public var benchEndpoints = false
     /// Items a live stream may lag behind before it is cut off.
     public var streamBufferLimit = 512
+    /// An unfinished upload is removed this long after its last byte.
+    public var uploadExpirySeconds: Double = 24 * 3600
+    /// How often expired uploads are swept (also once at start-up).
+    public var uploadSweepSeconds: Double = 3600
     public init() {}
 }
 
@@ -34,11 +38,15 @@ public final class ParleyServices: Sendable {
     public let limiter: RateLimiter
     public let sessions: Sessions
     public let logger: Logger
+    public let uploads: UploadStore
+    let sniffer: MimeSniffer
     let hub: LiveHub
     let assets: AssetStore
     /// Holds the data folder's lock for the server's lifetime.
     private let lockFD: Int32
     private let setupTokenBox = Mutex<String?>(nil)
+    /// Uploads found mid-move at start-up: their events are checked (and appended) once serving.
+    let pendingAttachments: [UploadRecord]
 
     /// Opens (and if needed creates) the data folder, recovers the logs and builds the index.
     public init(settings: ServerSettings, logger: Logger, syncCalls: SyncCalls = .live) throws {
@@ -63,6 +71,12 @@ public final class ParleyServices: Sendable {
             "recovered": "\(report.recovered.count)", "damaged": "\(report.damaged.count)",
             "cached": "\(report.fromCache)", "replayed": "\(report.replayed)",
             "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
+        uploads = UploadStore(layout: layout, ttl: settings.uploadExpirySeconds)
+        let uploadReport = try uploads.load()
+        pendingAttachments = uploadReport.pending
+        logger.notice("loaded uploads", metadata: ["kept": "\(uploadReport.kept)", "removed": "\(uploadReport.removed)",
+                                                   "finishing": "\(uploadReport.pending.count)"])
+        sniffer = try MimeSniffer()
         assets = AssetStore(root: settings.publicDirectory)
         limiter = RateLimiter(enabled: settings.rateLimits)
         sessions = Sessions(secret: secret)
@@ -100,6 +114,26 @@ public final class ParleyServices: Sendable {
             let agent = try config.addAgent(email: email, name: name, role: .admin, password: password, widgets: ["*"])
             setupTokenBox.withLock { $0 = nil }
             return agent
+        }
+    }
+
+    /// Appends the `attachment` event of uploads that were moved but maybe not logged when the
+    /// server stopped (the event is looked for first, so it is never doubled).
+    func finishPendingAttachments() async {
+        for rec in pendingAttachments {
+            guard let info = rec.finishing else { continue }
+            do {
+                let events = try await store.events(ticket: rec.ticket)
+                if !events.contains(where: { $0.type == EventType.attachment && $0.attachment?.id == rec.id }) {
+                    var e = TicketEvent(type: EventType.attachment, by: rec.by)
+                    e.attachment = info
+                    _ = try await store.append(ticket: rec.ticket, [e])
+                }
+                try uploads.markDone(rec.id, info: info)
+                logger.notice("finished an interrupted upload", metadata: ["ticket": "\(rec.ticket)", "attachment": "\(rec.id)"])
+            } catch {
+                logger.warning("could not finish an interrupted upload", metadata: ["ticket": "\(rec.ticket)", "attachment": "\(rec.id)", "error": "\(error)"])
+            }
         }
     }
 

@@ -99,6 +99,7 @@ struct VisitorController {
             }
             j.endArray()
             j.key("chat"); j.string(chat)
+            j.key("upload"); j.string(services.assets.versionedPath("upload.js"))
             j.endObject()
         }
         // Short: "open now" and "agent online" change with the clock.

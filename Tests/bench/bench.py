@@ -5,6 +5,8 @@
   bench.py wait URL PID                           wait until URL/healthz answers 200 (PID must stay alive)
   bench.py tickets URL COUNT OUT                  open COUNT tickets on the demo widget, write "id token" lines
   bench.py report WORKDIR DATA CONCURRENCY...     print the results table; exit 1 if a budget is missed
+  bench.py loader WORKDIR MIN_RATIO               compare /widget.js rates of parley and nginx
+  bench.py upload-memory URL PID MB BUDGET_MB     upload MB megabytes (tus), report the server's peak RSS growth
 """
 
 from __future__ import annotations
@@ -188,7 +190,73 @@ def loader(workdir: str, min_ratio: str) -> None:
         die(f"parley serves /widget.js at {ratio:.0%} of nginx's rate, budget {float(min_ratio):.0%}")
 
 
-COMMANDS = {"free-port": free_port, "wait": wait, "tickets": tickets, "report": report, "loader": loader}
+def rss_kb(pid: str, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    die(f"no {field} in /proc/{pid}/status")
+    return 0
+
+
+def upload_memory(base_url: str, pid: str, megabytes: str, budget_mb: str) -> None:
+    """One tus upload of MB megabytes in a single streamed PATCH; the server's peak RSS during it
+    (VmHWM, reset first through /proc/PID/clear_refs) minus its RSS before. Spec budget: a 100 MB
+    upload adds at most 10 MB."""
+    import hashlib
+    import http.client
+    import base64
+    from urllib.parse import urlparse
+
+    size = int(megabytes) * 1024 * 1024
+    request = urllib.request.Request(base_url + "/api/widgets/demo/tickets", data=json.dumps(TICKET_BODY).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        created = json.load(response)
+    ticket, token = created["ticket"]["id"], created["token"]
+    url = urlparse(base_url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=120)
+    b64 = lambda s: base64.b64encode(s.encode()).decode()  # noqa: E731
+    auth = {"Authorization": f"Bearer {token}", "Tus-Resumable": "1.0.0"}
+    # A zip signature first, so the content is an accepted type.
+    block = b"PK\x03\x04" + os.urandom(1024 * 1024 - 4)
+    digest = hashlib.sha256()
+
+    def body():
+        sent = 0
+        while sent < size:
+            chunk = block[: min(len(block), size - sent)]
+            digest.update(chunk)
+            sent += len(chunk)
+            yield chunk
+
+    before = rss_kb(pid, "VmRSS")
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+    started = time.monotonic()
+    conn.request("POST", "/api/uploads", headers={**auth, "Upload-Length": str(size),
+                 "Upload-Metadata": f"ticket {b64(ticket)},filename {b64('big.zip')}"})
+    response = conn.getresponse()
+    response.read()
+    if response.status != 201:
+        die(f"upload create: HTTP {response.status}")
+    location = response.getheader("Location")
+    conn.request("PATCH", location, body=body(), headers={**auth, "Upload-Offset": "0", "Content-Length": str(size),
+                 "Content-Type": "application/offset+octet-stream"})
+    response = conn.getresponse()
+    response.read()
+    seconds = time.monotonic() - started
+    if response.status != 204 or not response.getheader("Parley-Attachment"):
+        die(f"upload PATCH: HTTP {response.status}")
+    peak = rss_kb(pid, "VmHWM")
+    grown = (peak - before) / 1024
+    print()
+    print(f"upload of {megabytes} MB (tus, one PATCH): {size / seconds / 1e6:.0f} MB/s, "
+          f"server RSS {before / 1024:.1f} MB before, peak +{grown:.1f} MB (budget {float(budget_mb):.0f} MB)")
+    if grown > float(budget_mb):
+        die(f"a {megabytes} MB upload grew the server's RSS by {grown:.1f} MB, budget {budget_mb} MB")
+
+
+COMMANDS = {"free-port": free_port, "wait": wait, "tickets": tickets, "report": report, "loader": loader,
+            "upload-memory": upload_memory}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -7,8 +7,9 @@
 #   noop:    POST /api/bench/noop (decodes the same body, returns 200; enabled by PARLEY_BENCH=1),
 # prints messages/s, p50, p99, noop/s and the durable/noop ratio, checks that every acknowledged
 # message is on disk; then serves /widget.js (gzip, keep-alive) from parley and from nginx on the
-# same files. Exits non-zero on any error or if a spec budget (durable >= 60 % of noop at 256
-# connections; /widget.js >= 70 % of nginx's rate) is missed.
+# same files; then uploads 100 MB (tus) to a second server and measures its peak RSS growth.
+# Exits non-zero on any error or if a spec budget (durable >= 60 % of noop at 256 connections;
+# /widget.js >= 70 % of nginx's rate; a 100 MB upload adds <= 10 MB RSS) is missed.
 #
 # Environment:
 #   PARLEY_BIN         server binary (default .build/release/parley)
@@ -16,6 +17,7 @@
 #   BENCH_CONNECTIONS  concurrency levels (default "1 64 256")
 #   BENCH_MIN_RATIO    budget for durable/noop at 256 connections (default 0.60)
 #   BENCH_MIN_LOADER_RATIO  budget for parley/nginx requests/s serving /widget.js (default 0.70)
+#   BENCH_UPLOAD_MB    size of the upload-memory run (default 100); BENCH_MAX_UPLOAD_RSS_MB its budget (default 10)
 #   BENCH_KEEP=1       keep the work folder (wrk outputs, server log, data) for inspection
 set -euo pipefail
 
@@ -128,5 +130,19 @@ if [[ -f $work/loader-nginx.out ]]; then
 else
   echo "bench: nginx not installed, /widget.js not compared (make bench-deps installs it)"
 fi
+# A large upload: a second server whose demo widget takes files up to 1 GB.
+upload_status=0
+mkdir -p "$work/data-upload/config/widgets"
+echo '{"id": "demo", "name": "Demo", "maxFileSize": 1073741824}' >"$work/data-upload/config/widgets/demo.json"
+up_port=$("${helper[@]}" free-port)
+PARLEY_RATE_LIMITS=off "$bin" serve --data "$work/data-upload" --host 127.0.0.1 --port "$up_port" --public "$root/Public" \
+  >"$work/server-upload.log" 2>&1 </dev/null &
+up_pid=$!
+"${helper[@]}" wait "http://127.0.0.1:$up_port" "$up_pid"
+"${helper[@]}" upload-memory "http://127.0.0.1:$up_port" "$up_pid" "${BENCH_UPLOAD_MB:-100}" "${BENCH_MAX_UPLOAD_RSS_MB:-10}" || upload_status=$?
+kill -TERM "$up_pid" 2>/dev/null || true
+wait "$up_pid" 2>/dev/null || true
+
 "${helper[@]}" report "$work" "$work/data" "${connections[@]}"
-exit "$loader_status"
+[[ $loader_status -eq 0 ]] || exit "$loader_status"
+exit "$upload_status"

@@ -4,13 +4,17 @@ status codes it lists and the JSON schemas it gives (required fields, types, err
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
+import struct
 import urllib.error
 import urllib.request
 import uuid
+import zlib
 
 import pytest
+import requests
 
 # Every operation the router registers (and only those): (method, path) as the document names them.
 EXPECTED_OPERATIONS = {
@@ -42,6 +46,13 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/agent/live"),
     ("get", "/api/setup"),
     ("post", "/api/setup"),
+    ("options", "/api/uploads"),
+    ("post", "/api/uploads"),
+    ("head", "/api/uploads/{upload}"),
+    ("patch", "/api/uploads/{upload}"),
+    ("delete", "/api/uploads/{upload}"),
+    ("get", "/api/attachments/{attachment}"),
+    ("head", "/api/attachments/{attachment}"),
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -244,3 +255,138 @@ def test_agent_and_setup_calls_conform(server, document, validators):
     status, _, body = call(server, "GET", "/api/setup")
     assert status == 200
     assert_conforms(validators, document, "get", "/api/setup", status, body)
+
+
+def b64(s: str) -> str:
+    return base64.b64encode(s.encode()).decode()
+
+def png_bytes() -> bytes:
+    """A valid 4×4 RGB PNG."""
+
+    def chunk(t: bytes, d: bytes) -> bytes:
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * 4 for _ in range(4))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+def check(doc, validators, method, path, resp, headers_required=()):
+    """The answer's status is documented for the operation, the headers named are both documented and
+    sent, and a JSON body matches the documented schema."""
+    _, jsonschema = validators
+    op = doc["paths"][path][method]
+    assert str(resp.status_code) in op["responses"], f"{method} {path} answered {resp.status_code} ({resp.text}) not in {sorted(op['responses'])}"
+    r = resolve(doc, op["responses"][str(resp.status_code)])
+    for name in r.get("headers", {}):
+        if name in headers_required:
+            assert name in resp.headers, f"{method} {path} {resp.status_code}: header {name} missing ({dict(resp.headers)})"
+    for name in headers_required:
+        assert name in r.get("headers", {}), f"{name} not documented for {method} {path} {resp.status_code}"
+    ctype = resp.headers.get("Content-Type", "")
+    if ctype.startswith("application/json") and method != "head" and resp.content:
+        schema = r["content"]["application/json"]["schema"]
+        errors = list(jsonschema.Draft202012Validator(schema).iter_errors(resp.json()))
+        assert not errors, errors
+    return r
+
+def test_uploads_conform(server, document, validators, ticket):
+    """tus creation, HEAD, PATCH, DELETE and downloads: every answer is documented as sent."""
+    doc = document
+    _, created = ticket
+    tid, token = created["ticket"]["id"], created["token"]
+    auth = {"Authorization": f"Bearer {token}", "Tus-Resumable": "1.0.0"}
+    U = server.url("/api/uploads")
+    r = requests.options(U)
+    check(doc, validators, "options", "/api/uploads", r, ("Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Resumable"))
+    assert r.status_code == 204
+    data = png_bytes()
+    meta = f"ticket {b64(tid)},filename {b64('p.png')}"
+    # errors on create
+    for hdrs, want in [({"Upload-Length": "10", "Upload-Metadata": meta, "Authorization": auth["Authorization"]}, 412),
+                       ({**auth, "Upload-Metadata": meta}, 400),
+                       ({**auth, "Upload-Length": "0", "Upload-Metadata": meta}, 422),
+                       ({**auth, "Upload-Length": str(50 * 1024 * 1024), "Upload-Metadata": meta}, 413),
+                       ({**auth, "Upload-Length": "10", "Upload-Metadata": f"ticket {b64('20200101-aaaaaaaaaa')}"}, 404),
+                       ({"Tus-Resumable": "1.0.0", "Upload-Length": "10", "Upload-Metadata": meta}, 401)]:
+        r = requests.post(U, headers=hdrs)
+        assert r.status_code == want, (want, r.status_code, r.text)
+        check(doc, validators, "post", "/api/uploads", r, ("Tus-Version",) if want == 412 else ())
+    # creation then PATCH in two parts
+    r = requests.post(U, headers={**auth, "Upload-Length": str(len(data)), "Upload-Metadata": meta})
+    assert r.status_code == 201, r.text
+    check(doc, validators, "post", "/api/uploads", r, ("Location", "Upload-Expires", "Tus-Resumable", "Cache-Control"))
+    loc = server.url(r.headers["Location"])
+    P = "/api/uploads/{upload}"
+    r = requests.head(loc, headers=auth)
+    check(doc, validators, "head", P, r, ("Upload-Offset", "Upload-Length", "Upload-Expires"))
+    r = requests.patch(loc, headers={**auth, "Upload-Offset": "0", "Content-Type": "text/plain"}, data=data[:10])
+    assert r.status_code == 415
+    check(doc, validators, "patch", P, r)
+    r = requests.patch(loc, headers={**auth, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}, data=data[:10])
+    assert r.status_code == 204
+    check(doc, validators, "patch", P, r, ("Upload-Offset",))
+    r = requests.patch(loc, headers={**auth, "Upload-Offset": "3", "Content-Type": "application/offset+octet-stream"}, data=data[3:])
+    assert r.status_code == 409
+    check(doc, validators, "patch", P, r, ("Upload-Offset",))
+    r = requests.patch(loc, headers={**auth, "Upload-Offset": "10", "Content-Type": "application/offset+octet-stream"}, data=data[10:] + b"xx")
+    assert r.status_code == 413, r.text
+    check(doc, validators, "patch", P, r, ("Upload-Offset",))
+    r = requests.patch(loc, headers={**auth, "Upload-Offset": "10", "Content-Type": "application/offset+octet-stream"}, data=data[10:])
+    assert r.status_code == 204, r.text
+    check(doc, validators, "patch", P, r, ("Upload-Offset", "Parley-Attachment"))
+    att = r.headers["Parley-Attachment"]
+    r = requests.head(loc, headers=auth)
+    check(doc, validators, "head", P, r, ("Upload-Offset", "Parley-Attachment"))
+    r = requests.delete(loc, headers=auth)
+    assert r.status_code == 409
+    check(doc, validators, "delete", P, r)
+    r = requests.head(loc, headers={"Tus-Resumable": "1.0.0", "Authorization": "Bearer nope"})
+    assert r.status_code == 404
+    check(doc, validators, "head", P, r)
+    # creation-with-upload + refused type
+    html = b"<!doctype html><html><body><script>alert(1)</script></body></html>"
+    r = requests.post(U, headers={**auth, "Upload-Length": str(len(html)), "Upload-Metadata": meta, "Content-Type": "application/offset+octet-stream"}, data=html)
+    assert r.status_code == 415, r.text
+    check(doc, validators, "post", "/api/uploads", r)
+    r = requests.post(U, headers={**auth, "Upload-Length": str(len(data)), "Upload-Metadata": meta, "Content-Type": "application/offset+octet-stream"}, data=data)
+    assert r.status_code == 201, r.text
+    check(doc, validators, "post", "/api/uploads", r, ("Location", "Upload-Offset", "Parley-Attachment"))
+    # termination
+    r = requests.post(U, headers={**auth, "Upload-Length": "100", "Upload-Metadata": meta})
+    loc2 = server.url(r.headers["Location"])
+    r = requests.delete(loc2, headers=auth)
+    assert r.status_code == 204
+    check(doc, validators, "delete", P, r, ("Tus-Resumable",))
+    r = requests.delete(loc2, headers=auth)
+    assert r.status_code == 404
+    check(doc, validators, "delete", P, r)
+    # downloads
+    A = "/api/attachments/{attachment}"; url = server.url(f"/api/attachments/{att}")
+    dl = ("Content-Disposition", "X-Content-Type-Options", "Content-Security-Policy", "ETag", "Accept-Ranges", "Cache-Control", "Content-Length")
+    bearer = {"Authorization": f"Bearer {token}"}
+    r = requests.get(url, headers=bearer)
+    assert r.status_code == 200 and r.content == data
+    check(doc, validators, "get", A, r, dl)
+    r = requests.get(url + "?inline=1", headers=bearer)
+    assert r.headers["Content-Disposition"].startswith("inline")
+    r = requests.head(url, headers=bearer)
+    assert r.status_code == 200
+    check(doc, validators, "head", A, r, dl)
+    r = requests.get(url, headers={**bearer, "Range": "bytes=0-3"})
+    assert r.status_code == 206
+    check(doc, validators, "get", A, r, dl + ("Content-Range",))
+    r = requests.get(url, headers={**bearer, "Range": "bytes=9999-"})
+    assert r.status_code == 416
+    check(doc, validators, "get", A, r, ("Content-Range",))
+    r = requests.get(url, headers={**bearer, "If-None-Match": f'"{att}"'})
+    assert r.status_code == 304
+    check(doc, validators, "get", A, r, ("ETag",))
+    r = requests.get(url)
+    assert r.status_code == 401
+    check(doc, validators, "get", A, r)
+    r = requests.get(server.url(f"/api/attachments/{tid}_aaaaaaaaaaaaaaaa"), headers=bearer)
+    assert r.status_code == 404
+    check(doc, validators, "get", A, r)
+    # the attachment event conforms
+    r = requests.get(server.url(f"/api/tickets/{tid}/events"), headers=bearer)
+    check(doc, validators, "get", "/api/tickets/{ticket}/events", r)
+    ev = [e for e in r.json()["events"] if e["type"] == "attachment"]
+    assert ev and ev[0]["attachment"]["id"] == att and ev[0]["attachment"]["type"] == "image/png"

@@ -1,5 +1,6 @@
-// Size budgets of the widget (SPEC "Budgets"): what every shop page pays for (the loader) and
-// everything an open chat needs (loader + chat bundle, each gzipped as served).
+// Size budgets of the widget (SPEC "Budgets"): what every shop page pays for (the loader),
+// everything an open chat needs (loader + chat bundle, each gzipped as served), and the upload module
+// (tus client + file tray) the chat loads only when the visitor first picks a file.
 // `node Tests/js/size.mjs` prints the table and exits 1 over budget; size.test.mjs runs the same check.
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -12,10 +13,12 @@ const sizes = (buf) => ({ raw: buf.length, gzip: gzipSync(buf, { level: 9 }).len
 export function measure() {
   const loader = sizes(file('widget.js'));
   const chat = sizes(file('widget-chat.js'));
+  const upload = sizes(file('upload.js'));
   return [
     { what: 'loader (widget.js)', ...loader, budget: 2560 },
     { what: 'chat bundle (widget-chat.js)', ...chat, budget: null },
     { what: 'open chat (loader + chat)', raw: loader.raw + chat.raw, gzip: loader.gzip + chat.gzip, budget: 15360 },
+    { what: 'uploads (upload.js)', ...upload, budget: 5120 },
   ];
 }
 
