@@ -138,7 +138,8 @@ public final class UploadStore: Sendable {
         var record: UploadRecord
         var busy = false
         var canceled = false
-        var finishing = false
+        /// Past its last byte: moving, or moved and waiting for its event (`record.finishing`).
+        var finishing: Bool { record.finishing != nil && record.attachment == nil }
     }
     private let entries = Mutex<[String: Entry]>([:])
 
@@ -152,14 +153,14 @@ public final class UploadStore: Sendable {
     public func attachmentPath(ticket: String, id: String) -> String { "\(layout.attachments)/\(ticket)/\(id)" }
 
     public struct LoadReport: Sendable {
-        /// Uploads whose bytes reached `attachments/` but whose event may be missing.
+        /// Uploads past their last byte whose move or event may be missing (see `finishing()`).
         public var pending: [UploadRecord] = []
         public var kept = 0
         public var removed = 0
     }
 
-    /// Reads the upload records, finishes interrupted moves, and removes expired uploads, orphan
-    /// files and leftovers of interrupted writes.
+    /// Reads the upload records and removes expired uploads, orphan files and leftovers of
+    /// interrupted writes. Uploads interrupted while finishing are kept for the server to finish.
     public func load(now: Date = Date()) throws -> LoadReport {
         var report = LoadReport()
         let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.uploads)) ?? []
@@ -170,16 +171,16 @@ public final class UploadStore: Sendable {
             metas.insert(id)
             guard AttachmentID.ticket(of: id) != nil,
                   let data = FileManager.default.contents(atPath: metaPath(id)),
-                  var rec = try? JSONDecoder().decode(UploadRecord.self, from: data), rec.id == id else {
+                  let rec = try? JSONDecoder().decode(UploadRecord.self, from: data), rec.id == id else {
                 removeFiles(id); report.removed += 1; continue
             }
             if rec.attachment != nil {
                 if expires(rec, now: now) <= now { removeFiles(id); report.removed += 1; continue }
-            } else if let info = rec.finishing {
+            } else if rec.finishing != nil {
                 let target = attachmentPath(ticket: rec.ticket, id: id)
-                if FileManager.default.fileExists(atPath: dataPath(id)) { try moveBytes(id, to: target, ticket: rec.ticket) }
-                guard FileManager.default.fileExists(atPath: target) else { removeFiles(id); report.removed += 1; continue }
-                rec.finishing = info
+                guard FileManager.default.fileExists(atPath: dataPath(id)) || FileManager.default.fileExists(atPath: target) else {
+                    removeFiles(id); report.removed += 1; continue
+                }
                 report.pending.append(rec)
             } else if !FileManager.default.fileExists(atPath: dataPath(id)) || expires(rec, now: now) <= now {
                 removeFiles(id); report.removed += 1; continue
@@ -265,7 +266,7 @@ public final class UploadStore: Sendable {
 
     /// Termination: the record and the bytes are gone when this returns (a writer still holding
     /// the file keeps writing into an unlinked file, then stops). Refused once the upload is
-    /// finishing or done.
+    /// past its last byte (finishing or done).
     public func cancel(_ id: String) throws {
         try entries.withLock { e in
             guard let entry = e[id] else { throw UploadError.notFound }
@@ -282,19 +283,28 @@ public final class UploadStore: Sendable {
     }
 
     /// Moves complete, synced bytes to `attachments/<ticket>/<id>`: the record first notes the
-    /// move (synced), so a crash at any point is finished at start-up. Called by the writer
-    /// holding the upload; throws `notFound` if it was canceled meanwhile.
+    /// move (synced), so an upload interrupted at any point can be finished later (again by
+    /// this call: it is idempotent). Throws `notFound` if the upload was canceled meanwhile.
     public func moveToAttachments(_ id: String, info: AttachmentInfo) throws {
-        var rec = try entries.withLock { e -> UploadRecord in
+        let rec = try entries.withLock { e -> UploadRecord in
             guard var entry = e[id], !entry.canceled else { throw UploadError.notFound }
-            entry.finishing = true
-            entry.record.finishing = info
+            if entry.record.finishing == nil { entry.record.finishing = info }
             e[id] = entry
             return entry.record
         }
-        rec.finishing = info
+        let target = attachmentPath(ticket: rec.ticket, id: id)
+        guard FileManager.default.fileExists(atPath: dataPath(id)) else {
+            guard FileManager.default.fileExists(atPath: target) else { throw ParleyError.io("upload \(id) lost its bytes") }
+            return  // moved already
+        }
         try Durable.replace(path: metaPath(id), bytes: try Self.encode(rec), mode: 0o600)
-        try moveBytes(id, to: attachmentPath(ticket: rec.ticket, id: id), ticket: rec.ticket)
+        try moveBytes(id, to: target, ticket: rec.ticket)
+    }
+
+    /// Uploads past their last byte whose event is not known to be logged, and that nobody is
+    /// working on: the server retries them (start-up, sweeps).
+    public func finishing() -> [UploadRecord] {
+        entries.withLock { e in e.values.filter { $0.finishing && !$0.busy }.map(\.record) }
     }
 
     /// Notes that the `attachment` event is in the log.
@@ -302,27 +312,33 @@ public final class UploadStore: Sendable {
         guard var rec = entries.withLock({ e -> UploadRecord? in
             e[id]?.record.attachment = info
             e[id]?.record.doneAt = Timestamp.format(now)
-            e[id]?.finishing = false
             return e[id]?.record
         }) else { return }
         rec.attachment = info
         try Durable.replace(path: metaPath(id), bytes: try Self.encode(rec), mode: 0o600)
     }
 
-    /// Removes expired uploads (unfinished ones, and the done-markers of finished ones).
+    /// Removes expired uploads (unfinished ones, and the done-markers of finished ones). Uploads
+    /// past their last byte but not yet logged are never swept: their bytes are the visitor's file.
     @discardableResult
     public func sweep(now: Date = Date()) -> Int {
         let candidates = entries.withLock { e in e.values.filter { !$0.busy && !$0.finishing }.map(\.record) }
         var removed = 0
         for rec in candidates where expires(rec, now: now) <= now {
+            // Decided again under the lock (one stat): a PATCH may have landed since.
             let gone = entries.withLock { e -> Bool in
-                guard let entry = e[rec.id], !entry.busy, !entry.finishing else { return false }
+                guard let entry = e[rec.id], !entry.busy, !entry.finishing, expires(entry.record, now: now) <= now else { return false }
                 e.removeValue(forKey: rec.id)
                 return true
             }
             if gone { removeFiles(rec.id); removed += 1 }
         }
         return removed
+    }
+
+    /// Whether an upload is past its expiry (it answers as gone even before the sweep).
+    public func isExpired(_ rec: UploadRecord, now: Date = Date()) -> Bool {
+        rec.finishing == nil && expires(rec, now: now) <= now
     }
 
     private func moveBytes(_ id: String, to target: String, ticket: String) throws {

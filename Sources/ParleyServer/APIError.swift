@@ -71,7 +71,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             var err = APIError(.tooManyRequests, "rate_limited", "Too many requests; try again in \(s) s.")
             err.headers[.retryAfter] = "\(s)"
             return err
-        case .corrupt(let m), .io(let m): return APIError(.internalServerError, "internal", "The server hit a storage problem: \(m)")
+        // The details (paths, errno) go to the server's log, not to the client.
+        case .corrupt, .io: return APIError(.internalServerError, "internal", "The server hit a storage problem. Please try again later.")
         }
     }
 }

@@ -35,6 +35,7 @@ public func buildRouter(services: ParleyServices) -> Router<ParleyContext> {
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: VisitorCORSMiddleware(services: services))
+    router.add(middleware: TusHeaderMiddleware())
     router.add(middleware: AgentOriginMiddleware())
     router.add(middleware: AssetMiddleware(assets: services.assets))
 
@@ -87,15 +88,15 @@ struct HeartbeatService: Service {
     }
 }
 
-/// Finishes uploads interrupted mid-move at start-up, then removes expired uploads now and
-/// every `uploadSweepSeconds`.
+/// Now and every `uploadSweepSeconds`: finishes uploads left past their last byte (a crash, a
+/// failure half-way), then removes expired ones.
 struct UploadSweeper: Service {
     let services: ParleyServices
     func run() async throws {
-        await services.finishPendingAttachments()
         let interval = services.settings.uploadSweepSeconds
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
+                await services.finishPendingAttachments()
                 let uploads = services.uploads
                 let removed = (try? await blocking { uploads.sweep() }) ?? 0
                 if removed > 0 { services.logger.info("swept expired uploads", metadata: ["removed": "\(removed)"]) }
@@ -131,8 +132,11 @@ struct VisitorCORSMiddleware: RouterMiddleware {
         if request.method == .options {
             response = Response(status: .noContent)
             response.headers[.accessControlAllowMethods] = "GET, POST, DELETE, HEAD, PATCH, OPTIONS"
-            response.headers[.accessControlAllowHeaders] = "Authorization, Content-Type, Last-Event-ID, Range, If-None-Match, Tus-Resumable, Upload-Length, Upload-Offset, Upload-Metadata"
+            response.headers[.accessControlAllowHeaders] = "Authorization, Content-Type, Last-Event-ID, Range, If-Range, If-None-Match, Tus-Resumable, Upload-Length, Upload-Offset, Upload-Metadata"
             response.headers[.accessControlMaxAge] = "600"
+            if parts[1] == "uploads" {  // tus discovery from another origin
+                response.headers.append(contentsOf: UploadController.discoveryHeaders(services))
+            }
         } else {
             do { response = try await next(request, context) } catch {
                 response = try APIError.from(error).response(from: request, context: context)
@@ -169,6 +173,23 @@ struct VisitorCORSMiddleware: RouterMiddleware {
                   let meta = try? UploadController.metadata(request.headers[.uploadMetadata]),
                   let id = meta["ticket"] else { return true }
             return ticket(id)
+        }
+    }
+}
+
+/// Every answer under `/api/uploads`, errors included (401, 404, 429…), names the tus version.
+struct TusHeaderMiddleware: RouterMiddleware {
+    typealias Context = ParleyContext
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.uri.path.hasPrefix("/api/uploads") else { return try await next(request, context) }
+        do {
+            var r = try await next(request, context)
+            r.headers[.tusResumable] = UploadController.tusVersion
+            return r
+        } catch {
+            var e = APIError.from(error)
+            e.headers[.tusResumable] = UploadController.tusVersion
+            throw e
         }
     }
 }

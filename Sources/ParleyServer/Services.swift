@@ -45,8 +45,6 @@ public final class ParleyServices: Sendable {
     /// Holds the data folder's lock for the server's lifetime.
     private let lockFD: Int32
     private let setupTokenBox = Mutex<String?>(nil)
-    /// Uploads found mid-move at start-up: their events are checked (and appended) once serving.
-    let pendingAttachments: [UploadRecord]
 
     /// Opens (and if needed creates) the data folder, recovers the logs and builds the index.
     public init(settings: ServerSettings, logger: Logger, syncCalls: SyncCalls = .live) throws {
@@ -73,7 +71,6 @@ public final class ParleyServices: Sendable {
             "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
         uploads = UploadStore(layout: layout, ttl: settings.uploadExpirySeconds)
         let uploadReport = try uploads.load()
-        pendingAttachments = uploadReport.pending
         logger.notice("loaded uploads", metadata: ["kept": "\(uploadReport.kept)", "removed": "\(uploadReport.removed)",
                                                    "finishing": "\(uploadReport.pending.count)"])
         sniffer = try MimeSniffer()
@@ -117,19 +114,27 @@ public final class ParleyServices: Sendable {
         }
     }
 
-    /// Appends the `attachment` event of uploads that were moved but maybe not logged when the
-    /// server stopped (the event is looked for first, so it is never doubled).
+    /// Finishes an upload past its last byte: bytes moved to `attachments/`, the `attachment`
+    /// event appended (deduplicated by the upload id), the done-marker written. Idempotent.
+    func completeUpload(_ rec: UploadRecord, _ info: AttachmentInfo) async throws {
+        let uploads = self.uploads
+        do { try await blocking { try uploads.moveToAttachments(rec.id, info: info) } } catch let e as UploadError {
+            throw UploadController.map(e)
+        }
+        var event = TicketEvent(type: EventType.attachment, by: rec.by)
+        event.attachment = info
+        event.clientId = rec.id
+        _ = try await store.append(ticket: rec.ticket, [event], clientId: rec.id)
+        try await blocking { try uploads.markDone(rec.id, info: info) }
+    }
+
+    /// Retries uploads left past their last byte (interrupted by a crash, or by a failure
+    /// half-way): at start-up and at every sweep.
     func finishPendingAttachments() async {
-        for rec in pendingAttachments {
+        for rec in uploads.finishing() {
             guard let info = rec.finishing else { continue }
             do {
-                let events = try await store.events(ticket: rec.ticket)
-                if !events.contains(where: { $0.type == EventType.attachment && $0.attachment?.id == rec.id }) {
-                    var e = TicketEvent(type: EventType.attachment, by: rec.by)
-                    e.attachment = info
-                    _ = try await store.append(ticket: rec.ticket, [e])
-                }
-                try uploads.markDone(rec.id, info: info)
+                try await completeUpload(rec, info)
                 logger.notice("finished an interrupted upload", metadata: ["ticket": "\(rec.ticket)", "attachment": "\(rec.id)"])
             } catch {
                 logger.warning("could not finish an interrupted upload", metadata: ["ticket": "\(rec.ticket)", "attachment": "\(rec.id)", "error": "\(error)"])

@@ -35,6 +35,12 @@ struct UploadController {
     let services: ParleyServices
     static let tusVersion = "1.0.0"
     static let createRule = RateLimiter.Rule(burst: 20, perSecond: 0.5)
+    /// Across tickets, per client IP: tickets are cheap, disk is not.
+    static let createPerIPRule = RateLimiter.Rule(burst: 40, perSecond: 0.5)
+    /// PATCHes of one upload (each one ends in an fsync).
+    static let patchRule = RateLimiter.Rule(burst: 100, perSecond: 10)
+    /// Free space kept for the ticket logs: uploads that would eat into it are refused (507).
+    static let diskReserve: Int64 = 256 * 1024 * 1024
     static let octetStream = "application/offset+octet-stream"
 
     func addRoutes(to router: Router<ParleyContext>) {
@@ -133,19 +139,23 @@ struct UploadController {
         guard let rec = uploads.record(id) else { throw Self.uploadNotFound }
         let who: Sender
         do { who = try sender(request, ticket: rec.ticket) } catch ParleyError.ticketNotFound { throw Self.uploadNotFound }
-        guard who.owner == rec.owner else { throw Self.uploadNotFound }
+        guard who.owner == rec.owner, !uploads.isExpired(rec) else { throw Self.uploadNotFound }
         return rec
     }
 
     // MARK: tus
 
-    @Sendable func discovery(_ request: Request, context: ParleyContext) async throws -> Response {
+    static func discoveryHeaders(_ services: ParleyServices) -> HTTPFields {
         var h: HTTPFields = [:]
-        h[.tusResumable] = Self.tusVersion
-        h[.tusVersion] = Self.tusVersion
+        h[.tusResumable] = tusVersion
+        h[.tusVersion] = tusVersion
         h[.tusExtension] = "creation,creation-with-upload,termination,expiration"
         h[.tusMaxSize] = "\(services.config.widgets.map(\.maxFileSize).max() ?? Widget(id: "", name: "").maxFileSize)"
-        return Response(status: .noContent, headers: h)
+        return h
+    }
+
+    @Sendable func discovery(_ request: Request, context: ParleyContext) async throws -> Response {
+        Response(status: .noContent, headers: Self.discoveryHeaders(services))
     }
 
     /// `Upload-Metadata`: comma-separated `key base64value` pairs (value optional).
@@ -193,7 +203,15 @@ struct UploadController {
             throw Self.error(.contentTooLarge, "file_too_large",
                              "\(name) is \(FileNames.size(length)); the limit is \(FileNames.size(widget.maxFileSize)).")
         }
-        try services.limiter.take("upload:\(who.ticket.id)", Self.createRule)
+        try services.limiter.take("upload:\(who.ticket.id):\(who.owner)", Self.createRule)
+        try services.limiter.take("upload-ip:\(context.clientIP)", Self.createPerIPRule)
+        var fs = statvfs()
+        if statvfs(services.layout.uploads, &fs) == 0,
+           Int64(fs.f_bavail) * Int64(fs.f_frsize) - Int64(length) < Self.diskReserve {
+            services.logger.warning("upload refused: low disk space", metadata: ["free": "\(Int64(fs.f_bavail) * Int64(fs.f_frsize))"])
+            throw Self.error(HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), "insufficient_storage",
+                             "The server is short of disk space and cannot take files right now.")
+        }
         let uploads = self.uploads
         let rec: UploadRecord
         do {
@@ -206,9 +224,15 @@ struct UploadController {
         headers[.location] = "/api/uploads/\(rec.id)"
         // creation-with-upload: the first bytes (often the whole small file) ride along.
         if request.headers[.contentType] == Self.octetStream {
-            let (offset, attachment) = try await write(request, rec: rec, at: 0, context: context)
-            headers[.uploadOffset] = "\(offset)"
-            if let attachment { headers[.parleyAttachment] = attachment.id }
+            do {
+                let (offset, attachment) = try await write(request, rec: rec, at: 0, context: context)
+                headers[.uploadOffset] = "\(offset)"
+                if let attachment { headers[.parleyAttachment] = attachment.id }
+            } catch {
+                // The client never learnt the Location: nobody could resume or cancel this upload.
+                if uploads.record(rec.id)?.finishing == nil { try? await blocking { uploads.discard(rec.id) } }
+                throw error
+            }
         }
         return Response(status: .created, headers: headers)
     }
@@ -218,6 +242,7 @@ struct UploadController {
         let rec = try ownUpload(request, context: context)
         var h = tusHeaders(rec)
         h[.uploadLength] = "\(rec.length)"
+        h[.uploadMetadata] = "ticket \(Data(rec.ticket.utf8).base64EncodedString()),filename \(Data(rec.name.utf8).base64EncodedString())"
         if let a = rec.attachment {
             h[.uploadOffset] = "\(rec.length)"
             h[.parleyAttachment] = a.id
@@ -256,10 +281,19 @@ struct UploadController {
 
     /// Appends the request body at `offset` (which must be the server's), then finishes the upload
     /// if that was its last byte. Returns the new offset and, when finished, the attachment.
-    func write(_ request: Request, rec: UploadRecord, at offset: Int, context: ParleyContext) async throws -> (Int, AttachmentInfo?) {
+    func write(_ request: Request, rec upload: UploadRecord, at offset: Int, context: ParleyContext) async throws -> (Int, AttachmentInfo?) {
         let uploads = self.uploads
-        do { _ = try uploads.begin(rec.id) } catch let e as UploadError { throw Self.map(e) }
+        try services.limiter.take("patch:\(upload.id)", Self.patchRule)
+        let rec: UploadRecord
+        do { rec = try uploads.begin(upload.id) } catch let e as UploadError { throw Self.map(e) }
         defer { uploads.end(rec.id) }
+        // Past its last byte already (an earlier finish failed half-way): finish it now.
+        if let info = rec.finishing {
+            guard offset == rec.length else {
+                throw Self.error(.conflict, "offset_mismatch", "This upload is complete; send an empty PATCH at \(rec.length) to finish it.", offset: rec.length)
+            }
+            return (rec.length, try await complete(rec, info))
+        }
         let path = uploads.dataPath(rec.id)
         guard let current = uploads.offset(rec.id) else { throw Self.uploadNotFound }
         guard offset == current else {
@@ -287,11 +321,17 @@ struct UploadController {
             // A client that went away keeps what arrived: it resumes from HEAD's offset.
             _ = try? await blocking { fdatasync(fd) }
             if error is APIError { throw error }
+            if error is ParleyError {  // our disk, not the client: no "resume" promise
+                services.logger.error("upload write failed", metadata: ["ticket": "\(rec.ticket)", "error": "\(error)"])
+                throw Self.error(.internalServerError, "storage_error", "The server could not store this file; please try again later.")
+            }
             services.logger.info("upload interrupted", metadata: ["ticket": "\(rec.ticket)", "offset": "\(written)", "error": "\(error)"])
             throw Self.error(.badRequest, "upload_interrupted", "The upload stopped after byte \(written); resume from there (HEAD gives the offset).", offset: written)
         }
-        try await blocking {
-            guard fdatasync(fd) == 0 else { throw ParleyError.io("cannot sync \(path): \(errnoString())") }
+        if written > current {
+            try await blocking {
+                guard fdatasync(fd) == 0 else { throw ParleyError.io("cannot sync \(path): \(errnoString())") }
+            }
         }
         guard written == rec.length else { return (written, nil) }
         return (written, try await finish(rec))
@@ -317,19 +357,26 @@ struct UploadController {
         let uploads = self.uploads, sniffer = services.sniffer
         guard !uploads.isCanceled(rec.id) else { throw Self.uploadNotFound }
         let path = uploads.dataPath(rec.id)
-        let type = try await blocking { try sniffer.mimeType(ofFile: path) }
+        let type: String
+        do { type = try await blocking { try sniffer.mimeType(ofFile: path) } } catch {
+            if uploads.isCanceled(rec.id) { throw Self.uploadNotFound }  // deleted while it was read
+            throw error
+        }
         let allowed = services.config.widget(rec.widget)?.allowedTypes ?? MimePolicy.defaultAllowed
         guard MimePolicy.allows(type, patterns: allowed) else {
             try await blocking { uploads.discard(rec.id) }
             services.logger.notice("upload refused", metadata: ["ticket": "\(rec.ticket)", "type": "\(type)"])
-            throw Self.error(.unsupportedMediaType, "type_not_allowed", "\(rec.name) is \(type), which this chat does not accept.")
+            var e = Self.error(.unsupportedMediaType, "type_not_allowed", "\(rec.name) is \(type), which this chat does not accept.")
+            e.fields = ["type": type]  // so a page can say it in its visitor's language
+            throw e
         }
-        let info = AttachmentInfo(id: rec.id, name: rec.name, size: rec.length, type: type)
-        do { try await blocking { try uploads.moveToAttachments(rec.id, info: info) } } catch let e as UploadError { throw Self.map(e) }
-        var event = TicketEvent(type: EventType.attachment, by: rec.by)
-        event.attachment = info
-        _ = try await services.store.append(ticket: rec.ticket, [event])
-        try await blocking { try uploads.markDone(rec.id, info: info) }
+        return try await complete(rec, AttachmentInfo(id: rec.id, name: rec.name, size: rec.length, type: type))
+    }
+
+    /// Move, event, done-marker: each step idempotent (the event carries the upload id as its
+    /// client id, so the store never doubles it), so a failure half-way is simply retried.
+    func complete(_ rec: UploadRecord, _ info: AttachmentInfo) async throws -> AttachmentInfo {
+        try await services.completeUpload(rec, info)
         return info
     }
 
@@ -361,7 +408,10 @@ struct UploadController {
         h[.eTag] = etag
         h[.acceptRanges] = "bytes"
         h[.cacheControl] = "private, max-age=31536000, immutable"
-        if let inm = request.headers[.ifNoneMatch], inm.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" }) {
+        if let inm = request.headers[.ifNoneMatch], inm.split(separator: ",").contains(where: { tag in
+            let t = tag.trimmingCharacters(in: .whitespaces)
+            return t == "*" || t == etag || t == "W/" + etag  // weak comparison, RFC 9110 13.1.2
+        }) {
             return Response(status: .notModified, headers: h)
         }
         var range: ClosedRange<Int>? = nil

@@ -223,11 +223,19 @@ struct UploadStoreTests {
         #expect(again.offset(keep.id) == 2)
         #expect(again.record(noBytes.id) == nil)
         #expect(report.pending.map(\.id) == [moving.id])
-        #expect(try String(contentsOfFile: again.attachmentPath(ticket: ticket, id: moving.id), encoding: .utf8) == "xyz")
+        #expect(again.finishing().map(\.id) == [moving.id], "left for the server to finish (a failure must not stop the start)")
+        #expect(throws: UploadError.finishing) { try again.cancel(moving.id) }
+        #expect(again.sweep(now: Date().addingTimeInterval(1e6)) == 1, "only the resumable upload expires; the finishing one is kept")
+        #expect(again.record(moving.id) != nil)
         #expect(!FileManager.default.fileExists(atPath: orphan))
         #expect(!FileManager.default.fileExists(atPath: s.metaPath(garbage)))
         let left = try FileManager.default.contentsOfDirectory(atPath: tmp.layout.uploads).sorted()
-        #expect(left == [keep.id, keep.id + ".json", moving.id + ".json"].sorted())
+        #expect(left == [moving.id, moving.id + ".json"].sorted())
+        // Finishing is idempotent: the move happens once, a second call finds it done.
+        let info = try #require(rec.finishing)
+        try again.moveToAttachments(moving.id, info: info)
+        try again.moveToAttachments(moving.id, info: info)
+        #expect(try String(contentsOfFile: again.attachmentPath(ticket: ticket, id: moving.id), encoding: .utf8) == "xyz")
     }
 
     @Test func expiredUploadsGoAtStartUp() throws {

@@ -73,6 +73,7 @@ import Testing
             #expect(r.status == .unsupportedMediaType)
             #expect(errorCode(r) == "type_not_allowed")
             #expect(String(buffer: r.body).contains("text/html"))
+            #expect(try object(r).dict("error")?.dict("fields")?.str("type") == "text/html", "for pages that say it in their own language")
             #expect(try FileManager.default.contentsOfDirectory(atPath: env.services.layout.uploads).isEmpty)
             #expect(try FileManager.default.contentsOfDirectory(atPath: env.services.layout.attachments).isEmpty)
             #expect(!env.logLines().contains { $0.contains("\"attachment\"") })
@@ -168,6 +169,69 @@ import Testing
             #expect(Array(buffer: try await client.get("/api/attachments/\(id)", headers: bearer(token)).body) == Self.png)
             #expect(try await client.get("/api/attachments/\(id)", headers: olga).status == .notFound)
             #expect(Array(buffer: try await client.get("/api/attachments/\(id)", headers: sam).body) == Self.png)
+        }
+    }
+
+    /// The finish fails half-way (here: `attachments/<ticket>` cannot be created). The bytes
+    /// stay, the upload cannot be canceled or swept, and an empty PATCH at the end finishes it
+    /// once the cause is gone; the event is never doubled.
+    @Test func aFinishThatFailedHalfWayIsRetried() async throws {
+        let env = try TestEnv()
+        try await env.app.test(.router) { client in
+            let (ticket, token) = try await client.startTicket()
+            let blocker = env.services.layout.attachments + "/" + ticket
+            try Durable.writeNew(path: blocker, bytes: [1])
+            let c = try await client.execute(uri: "/api/uploads", method: .post, headers: tus(token, [
+                .uploadLength: "\(Self.png.count)", .uploadMetadata: metadata([("ticket", ticket), ("filename", "dot.png")])]))
+            let url = try #require(c.headers[.location])
+            let octet: HTTPFields = [.contentType: "application/offset+octet-stream"]
+            let failed = try await client.execute(uri: url, method: .patch, headers: tus(token, octet + [.uploadOffset: "0"]),
+                                                  body: ByteBuffer(bytes: Self.png))
+            #expect(failed.status == .internalServerError)
+            #expect(!String(buffer: failed.body).contains(env.dir), "no server paths in answers")
+            let h = try await client.execute(uri: url, method: .head, headers: tus(token))
+            #expect(h.headers[.uploadOffset] == "\(Self.png.count)" && h.headers[.parleyAttachment] == nil)
+            #expect(try await client.execute(uri: url, method: .delete, headers: tus(token)).status == .conflict)
+            #expect(env.services.uploads.sweep(now: Date().addingTimeInterval(1e7)) == 0)
+            unlink(blocker)
+            let again = try await client.execute(uri: url, method: .patch, headers: tus(token, octet + [.uploadOffset: "\(Self.png.count)"]))
+            #expect(again.status == .noContent)
+            let id = try #require(again.headers[.parleyAttachment])
+            await env.services.finishPendingAttachments()
+            let events = try object(try await client.get("/api/tickets/\(ticket)/events", headers: bearer(token))).list("events")
+            #expect(events.filter { $0.str("type") == "attachment" }.count == 1)
+            #expect(Array(buffer: try await client.get("/api/attachments/\(id)", headers: bearer(token)).body) == Self.png)
+        }
+    }
+
+    @Test func aFailedCreationWithUploadLeavesNoUpload() async throws {
+        let env = try TestEnv()
+        try await env.app.test(.router) { client in
+            let (ticket, token) = try await client.startTicket()
+            let r = try await client.execute(uri: "/api/uploads", method: .post, headers: tus(token, [
+                .uploadLength: "10", .contentType: "application/offset+octet-stream",
+                .uploadMetadata: metadata([("ticket", ticket), ("filename", "a.txt")])]), body: ByteBuffer(bytes: Array(repeating: 65, count: 30)))
+            #expect(r.status == .contentTooLarge)
+            #expect(r.headers[.location] == nil)
+            #expect(env.services.uploads.unfinished(ticket: ticket, owner: "visitor") == 0, "it would hold a slot nobody can free")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: env.services.layout.uploads).isEmpty)
+        }
+    }
+
+    @Test func everyUploadAnswerNamesTheProtocolAndExpiredUploadsAreGone() async throws {
+        let env = try TestEnv { $0.uploadExpirySeconds = 0 }
+        try await env.app.test(.router) { client in
+            let (ticket, token) = try await client.startTicket()
+            let anonymous = try await client.execute(uri: "/api/uploads", method: .post, headers: [
+                .tusResumable: "1.0.0", .uploadLength: "3", .uploadMetadata: metadata([("ticket", ticket)])])
+            #expect(anonymous.status == .unauthorized)
+            #expect(anonymous.headers[.tusResumable] == "1.0.0")
+            let c = try await client.execute(uri: "/api/uploads", method: .post, headers: tus(token, [
+                .uploadLength: "3", .uploadMetadata: metadata([("ticket", ticket), ("filename", "a.txt")])]))
+            let url = try #require(c.headers[.location])
+            let h = try await client.execute(uri: url, method: .head, headers: tus(token))
+            #expect(h.status == .notFound, "expired (even before the sweep)")
+            #expect(h.headers[.tusResumable] == "1.0.0")
         }
     }
 

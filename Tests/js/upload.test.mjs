@@ -14,8 +14,8 @@ const BASE = 'https://chat.example.com:8443';
 const ENDPOINT = BASE + '/api/uploads';
 const b64 = (s) => Buffer.from(s, 'utf8').toString('base64');
 const unb64 = (s) => Buffer.from(s, 'base64').toString('utf8');
-const json = (status, code, message) => ({ status, headers: { 'Content-Type': 'application/json' },
-  body: JSON.stringify({ error: { code, message } }) });
+const json = (status, code, message, fields) => ({ status, headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify({ error: { code, message, ...(fields ? { fields } : {}) } }) });
 
 /**
  * A tus 1.0 server in memory. `faults`: [{method, fault, name?}], each used by the first request of that method
@@ -80,7 +80,8 @@ class FakeTus {
       if (u.offset === u.length) {
         if (u.meta.filetype === 'text/html') {
           this.uploads.delete(id);
-          return json(415, 'type_not_allowed', 'This file is text/html, which this chat does not accept.');
+          return json(415, 'type_not_allowed', 'This file is text/html, which this chat does not accept.',
+            this.typeField ? { type: 'text/html' } : undefined);
         }
         u.attachment = 'att-' + id;
       }
@@ -326,6 +327,21 @@ test("the last PATCH's answer lost: Retry learns from HEAD that it is done (Parl
   assert.deepEqual(t.progress.at(-1), [500, 500]);
 });
 
+test('all bytes in but the finish failed half-way (500): Retry sends an empty PATCH at the end, which finishes it', async () => {
+  const server = new FakeTus();
+  const X = load(server);
+  const t = track(X, file(500));
+  server.once('PATCH', { status: 500 });
+  assert.equal(await t.run(), 'error');
+  // What a server that stored every byte but failed to finish looks like: offset == length, no attachment.
+  const u = server.uploads.get('up1');
+  u.data = [...bytes(500)]; u.offset = 500;
+  assert.equal(await t.run(), 'done');
+  assert.deepEqual(calls(server), ['POST', 'PATCH@0', 'HEAD', 'PATCH@500']);
+  assert.deepEqual(t.done, ['att-up1']);
+  assert.equal(server.log.at(-1).size, 0, 'the last PATCH carries no bytes');
+});
+
 test("refusals carry the server's code and message and are not worth a Retry", async () => {
   const cases = [
     [{ maxSize: 100 }, file(200), 413, 'file_too_large', 'This file is 7.3 MB; the limit is 5 MB.'],
@@ -412,7 +428,7 @@ function trayPage(opts = {}) {
   const input = new El('textarea');
   root.append(at, input);
   const I = { en: { retryUpload: 'Try again' }, fr: {} };
-  const S = (k, v) => I.en[k].replace(/\{(\w+)\}/g, (m, n) => (v && v[n] != null ? v[n] : m));
+  const S = (k, v) => (I[opts.l ?? 'en'][k] ?? I.en[k]).replace(/\{(\w+)\}/g, (m, n) => (v && v[n] != null ? v[n] : m));
   const tray = X.tray({ at, S, I, l: 'en', t: () => ({ ticket: 't1', token: 'tok' }), b: BASE, max: 1000, n: 3, f: input, ...opts });
   const items = () => at.all('data-p', 'upload');
   const item = (name) => items().find((e) => e.getAttribute('data-name') === name);
@@ -511,4 +527,14 @@ test("tray: the server's refusals: its message, or the limit in the page's langu
   q.tray.s();
   await q.settle();
   assert.equal(q.part(q.item('y.png'), 'upload-error').textContent, 'You can send at most 3 files at a time.');
+  // A refused type: the detected type comes in `fields.type`, the sentence in the page's language.
+  for (const [l, said] of [['en', 'page.html is text/html, which this chat does not accept.'],
+    ['fr', 'page.html est de type text/html, refusé par cette discussion.']]) {
+    const r = trayPage({ l });
+    r.server.typeField = true;
+    r.tray.a([file(20, 'page.html', 'text/html')]);
+    r.tray.s();
+    await r.settle();
+    assert.equal(r.part(r.item('page.html'), 'upload-error').textContent, said, l);
+  }
 });
