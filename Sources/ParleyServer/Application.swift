@@ -123,7 +123,17 @@ struct VisitorCORSMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         guard let origin = request.headers[.origin], !isSameOrigin(origin, request) else {
-            return try await next(request, context)
+            // The answer depends on Origin even without one: a browser must not reuse a cached
+            // same-origin answer (no CORS grant) for a shop's cross-origin fetch.
+            do {
+                var r = try await next(request, context)
+                r.headers[.vary] = "Origin"
+                return r
+            } catch {
+                var e = APIError.from(error)
+                e.headers[.vary] = "Origin"
+                throw e
+            }
         }
         guard allowed(origin, parts, request) else {
             throw APIError(.forbidden, "origin_not_allowed", "This site (\(origin)) is not allowed to use this chat widget.")

@@ -328,6 +328,7 @@ struct UploadController {
             services.logger.info("upload interrupted", metadata: ["ticket": "\(rec.ticket)", "offset": "\(written)", "error": "\(error)"])
             throw Self.error(.badRequest, "upload_interrupted", "The upload stopped after byte \(written); resume from there (HEAD gives the offset).", offset: written)
         }
+        guard !uploads.isCanceled(rec.id) else { throw Self.uploadNotFound }  // deleted while the last bytes came in
         if written > current {
             try await blocking {
                 guard fdatasync(fd) == 0 else { throw ParleyError.io("cannot sync \(path): \(errnoString())") }

@@ -235,6 +235,23 @@ import Testing
         }
     }
 
+    /// A browser caches a same-origin answer (no CORS grant); without `Vary: Origin` it would
+    /// reuse it for the shop's cross-origin fetch, which then fails.
+    @Test func visitorAnswersVaryByOriginEvenWithoutOne() async throws {
+        let env = try TestEnv()
+        try await env.app.test(.router) { client in
+            let (ticket, token) = try await client.startTicket()
+            #expect(try await client.get("/api/widgets/demo/config").headers[.vary] == "Origin")
+            #expect(try await client.get("/api/tickets/\(ticket)/events", headers: bearer(token)).headers[.vary] == "Origin")
+            #expect(try await client.get("/api/tickets/\(ticket)/events").headers[.vary] == "Origin", "errors too")
+            let r = try await client.execute(uri: "/api/uploads", method: .post, headers: tus(token, [
+                .uploadLength: "\(Self.png.count)", .contentType: "application/offset+octet-stream",
+                .uploadMetadata: metadata([("ticket", ticket), ("filename", "dot.png")])]), body: ByteBuffer(bytes: Self.png))
+            let id = try #require(r.headers[.parleyAttachment])
+            #expect(try await client.get("/api/attachments/\(id)", headers: bearer(token)).headers[.vary] == "Origin")
+        }
+    }
+
     @Test func discoveryAdvertisesTheExtensions() async throws {
         let env = try TestEnv()
         try await env.app.test(.router) { client in
