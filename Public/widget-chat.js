@@ -195,7 +195,7 @@ input,select,textarea{width:100%;padding:8px 10px;border:1px solid #767676;borde
 .m{display:flex;flex-direction:column;align-items:flex-start;margin:8px 0}.visitor{align-items:flex-end}
 .tx{max-width:85%;padding:8px 12px;border-radius:14px;background:#eef0f3;white-space:pre-wrap;overflow-wrap:anywhere}
 .visitor .tx{background:var(--c);color:var(--f)}.tx a{color:inherit}[data-state=sending] .tx:after{content:' …'}
-.fa button,.at{text-decoration:underline;padding:0 4px}.pv{max-width:85%;max-height:160px;border-radius:8px;margin-top:4px}.no{text-align:center}.ty{padding:0 16px 4px}
+.fa button,.at{text-decoration:underline;padding:0 4px}.at{display:inline-flex;align-items:center;gap:4px}.at .i{padding:0}.pv{max-width:85%;max-height:160px;border-radius:8px;margin-top:4px}.no{text-align:center}.ty{padding:0 16px 4px}
 .co{display:flex;gap:6px;border-top:1px solid #ddd;padding:10px}.co textarea{resize:none;max-height:120px}
 .st button{font-size:28px;color:#767676}.st .on{color:#b36200}
 .pr{max-width:280px;padding:12px 40px 12px 14px}.pb{text-align:left}.pb strong{display:block}.pc{position:absolute;top:4px;right:4px}
@@ -586,7 +586,7 @@ function boot(L) {
       return h('div', { 'data-p': 'msg', 'data-kind': k, 'data-state': o.state || 'sent', class: 'm ' + k },
         k != 'visitor' && h('div', { class: 'by' }, n),
         h('div', { 'data-p': 'text', class: 'tx' }, ...lk(e.text || ''), a && h('button', { type: 'button', class: 'at',
-          'aria-label': S('download', { name: a.name }), on: () => download(a) }, '📎 ' + a.name)),
+          'aria-label': S('download', { name: a.name }), on: () => download(a) }, ico('M12 4v11m-5-5l5 5 5-5M5 20h14'), a.name)),
         // raster images: a preview (blob URL: the file needs the token)
         a && /^image\/(png|jpeg|gif|webp)$/.test(a.type) && (y = h('img', { alt: '', class: 'pv', 'data-p': 'preview' }),
           get(a).then((b) => { y.src = URL.createObjectURL(b); }, () => y.remove()), y));

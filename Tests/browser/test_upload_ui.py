@@ -439,6 +439,11 @@ def test_visitor_cancels_one_of_three_files_and_the_agent_downloads_the_rest(
     wait(visitor, lambda d: js(d, """const i = q('img[data-p=preview]');
             return !!i && i.src.startsWith('blob:') && i.complete && i.naturalWidth == 64;"""),
          "the photo's preview never loaded")
+    # The README's picture of it (`PARLEY_SCREENSHOTS=1`), taken on parley's own demo page.
+    if os.environ.get("PARLEY_SCREENSHOTS") == "1" and site == SITES[0]:
+        target = Path(__file__).resolve().parents[2] / "docs" / "widget-attachments.png"
+        target.parent.mkdir(exist_ok=True)
+        assert visitor.save_screenshot(str(target))
 
     # The ticket's events (as the visitor reads them): the text, exactly two attachments, none canceled.
     events = visitor_events(parley, ticket, token)

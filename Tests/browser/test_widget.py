@@ -618,13 +618,18 @@ def test_panel_is_full_screen_on_a_narrow_screen(visitor, shop):
     visitor.set_window_size(400, 800)
     try:
         visitor.get(shop.url("/", "right"))
+        # The resize lands asynchronously (slowly on a busy machine): wait for the narrow layout.
+        wait(visitor, lambda d: js(d, "return document.documentElement.clientWidth") <= 480, "the window never became narrow")
         open_panel(visitor)
-        box = js(visitor, """
+
+        def box(d):
+            return js(d, """
             const r = q('[data-p=panel]').getBoundingClientRect(), de = document.documentElement;
             return {left: r.left, top: r.top, right: de.clientWidth - r.right, bottom: de.clientHeight - r.bottom,
                     width: de.clientWidth};""")
-        assert box["width"] <= 480, box
-        assert all(abs(box[k]) <= 1 for k in ("left", "top", "right", "bottom")), box
+        wait(visitor, lambda d: all(abs(box(d)[k]) <= 1 for k in ("left", "top", "right", "bottom")),
+             "the panel does not fill the narrow screen")
+        assert box(visitor)["width"] <= 480
     finally:
         visitor.set_window_size(size["width"], size["height"])
 
