@@ -152,12 +152,15 @@ public enum Durable {
 
     /// write(2) until every byte is out (or throw).
     public static func writeAll(fd: Int32, bytes: [UInt8], path: String) throws {
+        try bytes.withUnsafeBytes { try writeAll(fd: fd, bytes: $0, path: path) }
+    }
+
+    /// write(2) of memory the caller holds (a network buffer, without copying it), until every byte is out.
+    public static func writeAll(fd: Int32, bytes: UnsafeRawBufferPointer, path: String) throws {
+        guard let base = bytes.baseAddress else { return }
         var off = 0
         while off < bytes.count {
-            let n = bytes.withUnsafeBytes { p -> Int in
-                guard let base = p.baseAddress else { return 0 }
-                return write(fd, base + off, p.count - off)
-            }
+            let n = write(fd, base + off, bytes.count - off)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw ParleyError.io("cannot write \(path): \(errnoString())")

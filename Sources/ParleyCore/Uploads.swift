@@ -218,7 +218,11 @@ public final class UploadStore: Sendable {
 
     /// Unfinished uploads of `owner` on `ticket`.
     public func unfinished(ticket: String, owner: String) -> Int {
-        entries.withLock { $0.values.filter { $0.record.ticket == ticket && $0.record.owner == owner && $0.record.attachment == nil }.count }
+        entries.withLock { Self.unfinished(in: $0, ticket: ticket, owner: owner) }
+    }
+
+    private static func unfinished(in e: [String: Entry], ticket: String, owner: String) -> Int {
+        e.values.filter { $0.record.ticket == ticket && $0.record.owner == owner && $0.record.attachment == nil }.count
     }
 
     /// Records a new upload and creates its empty file. Refused when `owner` already has
@@ -228,8 +232,7 @@ public final class UploadStore: Sendable {
         let rec = UploadRecord(id: AttachmentID.make(ticket: ticket), ticket: ticket, widget: widget, owner: owner,
                                by: by, name: FileNames.display(name), length: length, created: Timestamp.format(now))
         try entries.withLock { e in
-            let count = e.values.filter { $0.record.ticket == ticket && $0.record.owner == owner && $0.record.attachment == nil }.count
-            guard count < maxUnfinished else { throw UploadError.tooMany(maxUnfinished) }
+            guard Self.unfinished(in: e, ticket: ticket, owner: owner) < maxUnfinished else { throw UploadError.tooMany(maxUnfinished) }
             var entry = Entry(record: rec)
             entry.busy = true  // until both files exist
             e[rec.id] = entry

@@ -37,13 +37,7 @@ struct AgentController {
 
     // MARK: auth
 
-    func currentAgent(_ request: Request) throws -> Agent {
-        guard let value = request.cookies[Sessions.cookieName]?.value,
-              let agent = services.sessions.verify(value, config: services.config) else {
-            throw APIError(.unauthorized, "not_signed_in", "Please sign in.")
-        }
-        return agent
-    }
+    func currentAgent(_ request: Request) throws -> Agent { try services.signedInAgent(request) }
 
     func visibleTicket(_ request: Request, context: ParleyContext) throws -> (Agent, TicketSummary) {
         let agent = try currentAgent(request)

@@ -110,17 +110,11 @@ struct UploadController {
 
     /// The ticket's visitor (bearer token) or an agent allowed on its widget (session cookie).
     func sender(_ request: Request, ticket id: String) throws -> Sender {
-        if let auth = request.headers[.authorization] {
-            guard auth.hasPrefix("Bearer ") else {
-                throw APIError(.unauthorized, "unauthorized", "Use Authorization: Bearer <ticket token>.")
-            }
-            let token = String(auth.dropFirst(7).drop { $0 == " " })
-            guard TicketID.isValid(id), let t = services.store.summary(id), !t.tokenHash.isEmpty,
-                  Tokens.matches(token: token, hash: t.tokenHash) else { throw ParleyError.ticketNotFound }
+        if let token = try request.bearerToken() {
+            let t = try services.visitorTicket(id, token: token)
             return Sender(owner: "visitor", by: EventActor(kind: .visitor, name: t.visitorName), ticket: t)
         }
-        guard let value = request.cookies[Sessions.cookieName]?.value,
-              let agent = services.sessions.verify(value, config: services.config) else {
+        guard let agent = try? services.signedInAgent(request) else {
             throw APIError(.unauthorized, "unauthorized", "This call needs the ticket's token (Authorization: Bearer …) or an agent session.")
         }
         // The session cookie only counts on calls from parley's own pages.
@@ -314,7 +308,7 @@ struct UploadController {
                     _ = ftruncate(fd, off_t(current))
                     throw Self.error(.contentTooLarge, "upload_too_long", "These bytes go past the declared Upload-Length (\(rec.length)).", offset: current)
                 }
-                try await blocking { try Self.writeAll(fd: fd, buffer, path: path) }
+                try await blocking { try buffer.withUnsafeReadableBytes { try Durable.writeAll(fd: fd, bytes: $0, path: path) } }
                 written += buffer.readableBytes
             }
         } catch {
@@ -336,21 +330,6 @@ struct UploadController {
         }
         guard written == rec.length else { return (written, nil) }
         return (written, try await finish(rec))
-    }
-
-    static func writeAll(fd: Int32, _ buffer: ByteBuffer, path: String) throws {
-        try buffer.withUnsafeReadableBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            var off = 0
-            while off < raw.count {
-                let n = Glibc.write(fd, base + off, raw.count - off)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw ParleyError.io("cannot write \(path): \(errnoString())")
-                }
-                off += n
-            }
-        }
     }
 
     /// All bytes are in and synced: type by content, allow-list, move, event, done-marker.

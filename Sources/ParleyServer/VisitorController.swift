@@ -207,25 +207,15 @@ struct VisitorController {
     /// gets 404, as if the ticket did not exist.
     func authorizedTicket(_ request: Request, context: ParleyContext) throws -> TicketSummary {
         let id = try context.parameters.require("ticket")
-        var token: Substring?
-        if let auth = request.headers[.authorization] {
-            guard auth.hasPrefix("Bearer ") else {
-                throw APIError(.unauthorized, "unauthorized", "Use Authorization: Bearer <ticket token>.")
-            }
-            token = auth.dropFirst(7).drop { $0 == " " }
-        } else if request.method == .get, let q = request.uri.queryParameters.get("access_token") {
+        var token = try request.bearerToken()
+        if token == nil, request.method == .get, let q = request.uri.queryParameters.get("access_token") {
             // EventSource cannot send headers; GET streams may carry the token in the query.
             token = q[...]
         }
         guard let token, !token.isEmpty else {
             throw APIError(.unauthorized, "unauthorized", "This call needs the ticket's token (Authorization: Bearer …).")
         }
-        // One index read: the summary carries the token hash.
-        guard TicketID.isValid(id), let s = services.store.summary(id), !s.tokenHash.isEmpty,
-              Tokens.matches(token: String(token), hash: s.tokenHash) else {
-            throw ParleyError.ticketNotFound
-        }
-        return s
+        return try services.visitorTicket(id, token: token)
     }
 
     @Sendable func events(_ request: Request, context: ParleyContext) async throws -> Response {
@@ -410,4 +400,36 @@ enum LongPoll {
 
 extension String {
     var nilIfEmpty: String? { isEmpty ? nil : self }
+}
+
+extension Request {
+    /// The token of `Authorization: Bearer …`; nil without the header, 401 for another scheme.
+    func bearerToken() throws -> Substring? {
+        guard let auth = headers[.authorization] else { return nil }
+        guard auth.hasPrefix("Bearer ") else {
+            throw APIError(.unauthorized, "unauthorized", "Use Authorization: Bearer <ticket token>.")
+        }
+        return auth.dropFirst(7).drop { $0 == " " }
+    }
+}
+
+extension ParleyServices {
+    /// The ticket `id` if `token` is its visitor token (one index read: the summary carries the
+    /// token's hash, compared in constant time). Any other token: 404, as if it did not exist.
+    func visitorTicket(_ id: String, token: Substring) throws -> TicketSummary {
+        guard TicketID.isValid(id), let s = store.summary(id), !s.tokenHash.isEmpty,
+              Tokens.matches(token: String(token), hash: s.tokenHash) else {
+            throw ParleyError.ticketNotFound
+        }
+        return s
+    }
+
+    /// The agent whose valid session cookie the request carries.
+    func signedInAgent(_ request: Request) throws -> Agent {
+        guard let value = request.cookies[Sessions.cookieName]?.value,
+              let agent = sessions.verify(value, config: config) else {
+            throw APIError(.unauthorized, "not_signed_in", "Please sign in.")
+        }
+        return agent
+    }
 }

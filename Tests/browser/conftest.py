@@ -278,8 +278,9 @@ def shop():
         s.close()
 
 
-@pytest.fixture(scope="session")
-def browser():
+def chromium(downloads: Path | None = None) -> webdriver.Chrome:
+    """A headless Debian Chromium with its own profile (cookies, storage, cache, history); with
+    `downloads`, files download there without asking."""
     for path in (CHROMIUM, CHROMEDRIVER):
         if not os.access(path, os.X_OK):
             pytest.fail(f"{path} not found: run `make deps-test` (Debian packages chromium, chromium-driver)")
@@ -287,10 +288,28 @@ def browser():
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
         options.add_argument(arg)
+    if downloads:
+        options.add_experimental_option("prefs", {
+            "download.default_directory": str(downloads),
+            "download.prompt_for_download": False,
+            "download.directory_upgrade": True,
+            "profile.default_content_setting_values.automatic_downloads": 1,
+        })
     # The console (and network errors such as a refused CORS request) for driver.get_log("browser").
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     # Both paths are given, so Selenium Manager never tries to download a browser or a driver.
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    return webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+
+
+@pytest.fixture(scope="session")
+def new_browser():
+    """`chromium`, for tests that need a browser of their own (the caller quits it)."""
+    return chromium
+
+
+@pytest.fixture(scope="session")
+def browser():
+    driver = chromium()
     try:
         yield driver
     finally:

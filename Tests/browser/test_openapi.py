@@ -7,14 +7,14 @@ from __future__ import annotations
 import base64
 import importlib
 import json
-import struct
 import urllib.error
 import urllib.request
 import uuid
-import zlib
 
 import pytest
 import requests
+
+from samples import png
 
 # Every operation the router registers (and only those): (method, path) as the document names them.
 EXPECTED_OPERATIONS = {
@@ -260,14 +260,6 @@ def test_agent_and_setup_calls_conform(server, document, validators):
 def b64(s: str) -> str:
     return base64.b64encode(s.encode()).decode()
 
-def png_bytes() -> bytes:
-    """A valid 4×4 RGB PNG."""
-
-    def chunk(t: bytes, d: bytes) -> bytes:
-        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
-    raw = b"".join(b"\x00" + b"\xff\x00\x00" * 4 for _ in range(4))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
-
 def check(doc, validators, method, path, resp, headers_required=()):
     """The answer's status is documented for the operation, the headers named are both documented and
     sent, and a JSON body matches the documented schema."""
@@ -297,7 +289,7 @@ def test_uploads_conform(server, document, validators, ticket):
     r = requests.options(U)
     check(doc, validators, "options", "/api/uploads", r, ("Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Resumable"))
     assert r.status_code == 204
-    data = png_bytes()
+    data = png(4, 4)
     meta = f"ticket {b64(tid)},filename {b64('p.png')}"
     # errors on create
     for hdrs, want in [({"Upload-Length": "10", "Upload-Metadata": meta, "Authorization": auth["Authorization"]}, 412),

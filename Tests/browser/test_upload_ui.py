@@ -21,21 +21,18 @@ import json
 import os
 import random
 import re
-import struct
 import zipfile
-import zlib
 from pathlib import Path
 
 import pytest
 import requests
-from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-CHROMIUM = os.environ.get("PARLEY_CHROMIUM", "/usr/bin/chromium")  # as in conftest.py
-CHROMEDRIVER = os.environ.get("PARLEY_CHROMEDRIVER", "/usr/bin/chromedriver")
+from samples import html, pdf, png
+from widget_dom import el, js, shown, text
+
 WAIT_SECONDS = 20
 POLL = 0.05  # seconds between two looks at a condition
 MB = 1024 * 1024
@@ -65,33 +62,12 @@ WIDGETS = [widget("demo"), widget("small", maxFileSize=SMALL_LIMIT)]
 
 # --- files ----------------------------------------------------------------------------------------
 
-def png(width: int, height: int, seed: int) -> bytes:
-    """A valid RGB PNG of random pixels (a seeded generator)."""
-    rng = random.Random(seed)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\x00" + rng.randbytes(3 * width) for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-
-
-def pdf() -> bytes:
-    return (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
-            b"trailer<</Root 1 0 R>>\n%%EOF\n")
-
-
 def stored_zip(size: int, seed: int) -> bytes:
     """A zip archive of about `size` bytes: one member of random bytes, stored (not compressed)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as z:
         z.writestr("scans.bin", random.Random(seed).randbytes(size))
     return buffer.getvalue()
-
-
-def html() -> bytes:
-    return b"<!DOCTYPE html>\n<html><head><title>Hi</title></head><body><script>alert(document.cookie)</script></body></html>\n"
 
 
 def sha256(data: bytes) -> str:
@@ -131,33 +107,12 @@ def reset(driver, shop, parley) -> None:
     driver.get_log("browser")  # drop what earlier pages printed
 
 
-def chromium(downloads: Path | None = None) -> webdriver.Chrome:
-    """A headless Chromium of its own (own profile: cookies, storage, cache, history), set up as the
-    session's `browser` fixture is; with `downloads`, files download there without asking."""
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not os.access(path, os.X_OK):
-            pytest.fail(f"{path} not found: run `make deps-test` (Debian packages chromium, chromium-driver)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
-        options.add_argument(arg)
-    if downloads:
-        options.add_experimental_option("prefs", {
-            "download.default_directory": str(downloads),
-            "download.prompt_for_download": False,
-            "download.directory_upgrade": True,
-            "profile.default_content_setting_values.automatic_downloads": 1,
-        })
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-
-
 @pytest.fixture(scope="module")
-def visitor_browser():
+def visitor_browser(new_browser):
     """The visitor's browser. Not the session's `browser`: this module's many page loads would fill
     that tab's session history (Chromium keeps 50 entries), and tests after it that go back through
     history.pushState entries (test_widget.py's SPA path rules) then land elsewhere."""
-    driver = chromium()
+    driver = new_browser()
     try:
         yield driver
     finally:
@@ -173,10 +128,10 @@ def visitor(visitor_browser, shop, parley):
 
 
 @pytest.fixture(scope="module")
-def agent_browser(tmp_path_factory):
+def agent_browser(new_browser, tmp_path_factory):
     """A second browser session for the agent. Downloads land in the folder each test sets with
     `download_to`, without asking."""
-    driver = chromium(downloads=tmp_path_factory.mktemp("agent-downloads"))
+    driver = new_browser(downloads=tmp_path_factory.mktemp("agent-downloads"))
     try:
         yield driver
     finally:
@@ -190,36 +145,6 @@ def download_to(driver, folder: Path) -> None:
 
 
 # --- the widget, inside its shadow root -----------------------------------------------------------
-
-JS_PRELUDE = """
-const host = document.getElementById('parley-widget');
-const root = host ? host.shadowRoot : null;
-const q = (css) => root ? root.querySelector(css) : null;
-const qa = (css) => root ? [...root.querySelectorAll(css)] : [];
-const shown = (el) => {
-  if (!el || !el.isConnected) return false;
-  if (!el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) return false;
-  const r = el.getBoundingClientRect();
-  return r.width > 0 && r.height > 0;
-};
-"""
-
-
-def js(driver, body: str, *args):
-    return driver.execute_script(JS_PRELUDE + body, *args)
-
-
-def el(driver, css: str):
-    return js(driver, "return q(arguments[0]);", css)
-
-
-def shown(driver, css: str) -> bool:
-    return js(driver, "return shown(q(arguments[0]));", css)
-
-
-def text(driver, css: str) -> str:
-    return js(driver, "const e = q(arguments[0]); return shown(e) ? e.innerText.trim() : '';", css)
-
 
 def wait(driver, condition, message: str, timeout: float = WAIT_SECONDS):
     try:

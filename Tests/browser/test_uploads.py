@@ -27,7 +27,6 @@ import struct
 import subprocess
 import urllib.parse
 import zipfile
-import zlib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -35,6 +34,8 @@ import pytest
 import requests
 from tusclient import client as tus
 from tusclient.exceptions import TusCommunicationError, TusUploadFailed
+
+from samples import html, pdf, png
 
 MB = 1024 * 1024
 DEFAULT_MAX_FILE_SIZE = 5 * MB  # the contract's default for a widget that sets none
@@ -173,18 +174,6 @@ def sniff(path: Path) -> str:
 
 # --- a corpus of small real files ----------------------------------------------------------------
 
-def png(width: int = 2, height: int = 2, seed: int = 1) -> bytes:
-    """A valid RGB PNG of random pixels (a seeded generator): about 3·width·height bytes."""
-    rng = random.Random(seed)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\x00" + rng.randbytes(3 * width) for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-
-
 def jpeg() -> bytes:
     """SOI, a JFIF APP0 segment, EOI."""
     jfif = b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
@@ -202,11 +191,6 @@ def webp() -> bytes:
     vp8l = b"\x2f" + b"\x00" * 8
     body = b"WEBP" + b"VP8L" + struct.pack("<I", len(vp8l)) + vp8l
     return b"RIFF" + struct.pack("<I", len(body)) + body
-
-
-def pdf() -> bytes:
-    return (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
-            b"trailer<</Root 1 0 R>>\n%%EOF\n")
 
 
 def ooxml(main_part: str, main_type: str) -> bytes:
@@ -247,10 +231,6 @@ def csv() -> bytes:
 
 def text() -> bytes:
     return b"Hello, the parcel arrived damaged.\nThe box was wet on one side.\n"
-
-
-def html() -> bytes:
-    return b"<!DOCTYPE html>\n<html><head><title>Hi</title></head><body><script>alert(document.cookie)</script></body></html>\n"
 
 
 def svg() -> bytes:

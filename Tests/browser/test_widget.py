@@ -28,6 +28,8 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
+from widget_dom import el, js, shown, text
+
 REPO = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 15
 AGENT_EMAIL, AGENT_NAME, AGENT_PASSWORD = "sam@shop.example", "Sam Agent", "correct horse battery"
@@ -183,37 +185,6 @@ def visitor(browser, shop, parley):
 
 
 # --- reading the widget (inside its shadow root) --------------------------------------------------
-
-JS_PRELUDE = """
-const host = document.getElementById('parley-widget');
-const root = host ? host.shadowRoot : null;
-const q = (css) => root ? root.querySelector(css) : null;
-const shown = (el) => {
-  if (!el || !el.isConnected) return false;
-  if (!el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) return false;
-  const r = el.getBoundingClientRect();
-  return r.width > 0 && r.height > 0;
-};
-"""
-
-
-def js(driver, body: str, *args):
-    return driver.execute_script(JS_PRELUDE + body, *args)
-
-
-def el(driver, css: str):
-    """The first element matching `css` in the widget's shadow root (a WebElement), or None."""
-    return js(driver, "return q(arguments[0]);", css)
-
-
-def shown(driver, css: str) -> bool:
-    return js(driver, "return shown(q(arguments[0]));", css)
-
-
-def text(driver, css: str) -> str:
-    """The text of the first element matching `css`, '' when it is missing or not displayed."""
-    return js(driver, "const e = q(arguments[0]); return shown(e) ? e.innerText.trim() : '';", css)
-
 
 def messages(driver) -> list[dict]:
     return js(driver, """
