@@ -73,6 +73,8 @@ public enum DataChecker {
             if let data = fm.contents(atPath: "\(layout.widgets)/\(f)"), (try? JSONDecoder().decode(Widget.self, from: data)) != nil { continue }
             report.problems.append("config/widgets/\(f): not a valid widget file")
         }
+        do { _ = try InboxSettings.load(path: layout.inboxFile) } catch { report.problems.append("config/inbox.json: \(error)") }
+        do { _ = try ContactStore(layout: layout) } catch { report.problems.append("contacts.json: \(error)") }
         if fm.fileExists(atPath: layout.secretKey) {
             do { _ = try ServerSecret.loadOrCreate(layout: layout) } catch { report.problems.append("secret.key: \(error)") }
         }

@@ -77,6 +77,8 @@ public final class ConfigStore: Sendable {
         var agents: [Agent] = []
         var agentsStamp: FileStamp?
         var widgets: [String: Widget] = [:]
+        var inbox = InboxSettings()
+        var inboxStamp: FileStamp?
     }
     private let state = Mutex(State())
     private let writeLock = Mutex(())
@@ -87,6 +89,7 @@ public final class ConfigStore: Sendable {
         self.layout = layout
         try reloadAgentsIfChanged()
         try loadWidgets()
+        try reloadInboxIfChanged()
     }
 
     // MARK: widgets
@@ -126,6 +129,36 @@ public final class ConfigStore: Sendable {
             }
         }
         state.withLock { $0.widgets = out }
+    }
+
+    // MARK: inbox settings
+
+    /// Disposition codes and canned responses, re-read when `config/inbox.json` changes. A file
+    /// broken while serving keeps the last good settings (`parley check` names the problem);
+    /// start-up refuses a broken file.
+    public var inbox: InboxSettings {
+        _ = try? reloadInboxIfChanged()
+        return state.withLock { $0.inbox }
+    }
+
+    public func saveInbox(_ settings: InboxSettings) throws {
+        let problems = settings.problems()
+        if !problems.isEmpty { throw ParleyError.invalid(problems) }
+        let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeLock.withLock { _ in
+            try Durable.makeDirectory(layout.config)
+            try Durable.replace(path: layout.inboxFile, bytes: Array(try enc.encode(settings)) + [0x0A], mode: 0o644)
+            let stamp = FileStamp(path: layout.inboxFile)
+            state.withLock { $0.inbox = settings; $0.inboxStamp = stamp }
+        }
+    }
+
+    private func reloadInboxIfChanged() throws {
+        let stamp = FileStamp(path: layout.inboxFile)
+        if stamp == state.withLock({ $0.inboxStamp }) { return }
+        guard stamp != nil else { state.withLock { $0.inbox = InboxSettings(); $0.inboxStamp = nil }; return }
+        let loaded = try InboxSettings.load(path: layout.inboxFile)
+        state.withLock { $0.inbox = loaded; $0.inboxStamp = stamp }
     }
 
     // MARK: agents

@@ -10,6 +10,10 @@ public struct DataLayout: Sendable {
     public var config: String { "\(root)/config" }
     public var agentsFile: String { "\(config)/agents.json" }
     public var widgets: String { "\(config)/widgets" }
+    /// Disposition codes and canned responses (see `InboxSettings`).
+    public var inboxFile: String { "\(config)/inbox.json" }
+    /// The shop's contacts (see `ContactStore`).
+    public var contactsFile: String { "\(root)/contacts.json" }
     public var tickets: String { "\(root)/tickets" }
     public var attachments: String { "\(root)/attachments" }
     public var uploads: String { "\(root)/uploads" }

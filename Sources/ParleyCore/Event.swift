@@ -43,8 +43,10 @@ public enum EventType {
     public static let wrapup = "wrapup"
     public static let feedback = "feedback"
     public static let autoresponder = "autoresponder"
+    /// An agent asked to skip (`skip: true`) or no longer skip the next automatic reply.
+    public static let autoreplySkip = "autoreply.skip"
     /// Types a visitor never sees: internal notes and the shop's own labels and routing.
-    public static let internalOnly: Set<String> = [note, wrapup, autoresponder, tagAdded, tagRemoved, priority, assigned]
+    public static let internalOnly: Set<String> = [note, wrapup, autoresponder, autoreplySkip, tagAdded, tagRemoved, priority, assigned]
 }
 
 /// Ticket status values.
@@ -78,6 +80,10 @@ public struct TicketEvent: Codable, Sendable, Equatable {
     public var agent: String?
     public var agentName: String?
     public var team: String?
+    /// An agent took the ticket over from `fromAgent` (who held it).
+    public var takeover: Bool?
+    public var fromAgent: String?
+    public var fromAgentName: String?
     // status, priority, tags
     public var status: String?
     public var priority: String?
@@ -90,6 +96,8 @@ public struct TicketEvent: Codable, Sendable, Equatable {
     public var comment: String?
     // autoresponder
     public var rule: String?
+    // autoreply.skip
+    public var skip: Bool?
 
     /// A draft: `seq` and `at` are filled in by the writer.
     public init(type: String, by: EventActor) {
@@ -133,10 +141,12 @@ public struct TicketEvent: Codable, Sendable, Equatable {
             w.endObject()
         }
         w.field("agent", agent); w.field("agentName", agentName); w.field("team", team)
+        w.field("takeover", takeover); w.field("fromAgent", fromAgent); w.field("fromAgentName", fromAgentName)
         w.field("status", status); w.field("priority", priority); w.field("tag", tag)
         w.field("disposition", disposition); w.field("notes", notes)
         w.field("rating", rating); w.field("comment", comment)
         w.field("rule", rule)
+        w.field("skip", skip)
         w.endObject()
         return w.bytes
     }

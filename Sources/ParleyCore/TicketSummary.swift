@@ -34,13 +34,15 @@ public struct TicketSummary: Sendable, Equatable, Codable {
     public var lastSeq: Int = 0
     /// SHA-256 of the visitor token; never leaves the server.
     public var tokenHash: String = ""
+    /// An agent asked that the next automatic reply be skipped (the rules engine clears it).
+    public var skipNextAutoReply: Bool = false
     /// Set when the log has damage in the middle; the ticket is then read-only.
     public var damaged: Bool = false
 
     public init(id: String) { self.id = id }
 
     /// Bump when `apply` or the fields change: summaries cached by an older fold are ignored.
-    public static let foldVersion = 2
+    public static let foldVersion = 3
 
     /// Folds one event into the summary.
     public mutating func apply(_ e: TicketEvent) {
@@ -95,6 +97,11 @@ public struct TicketSummary: Sendable, Equatable, Codable {
             if let t = e.tag, !tags.contains(t) { tags.append(t); tags.sort() }
         case EventType.tagRemoved:
             tags.removeAll { $0 == e.tag }
+        case EventType.autoreplySkip:
+            skipNextAutoReply = e.skip == true
+        case EventType.autoresponder:
+            // A rule fired (or was skipped on request): the request is spent either way.
+            skipNextAutoReply = false
         default:
             break
         }
@@ -133,6 +140,7 @@ public struct TicketSummary: Sendable, Equatable, Codable {
         w.field("awaitingSince", awaitingSince)
         w.key("visitorLeft"); w.bool(visitorLeft)
         w.key("lastSeq"); w.int(lastSeq)
+        if skipNextAutoReply { w.key("skipNextAutoReply"); w.bool(true) }
         if damaged { w.key("damaged"); w.bool(true) }
         w.endObject()
         return w.bytes

@@ -30,6 +30,12 @@ struct AgentController {
         g.post("tickets/:ticket/assign", use: assign)
         g.post("tickets/:ticket/close", use: closeTicket)
         g.post("tickets/:ticket/reopen", use: reopen)
+        g.post("tickets/:ticket/takeover", use: takeover)
+        g.post("tickets/:ticket/wrapup", use: wrapup)
+        g.post("tickets/:ticket/autoreply", use: autoreply)
+        g.get("contacts", use: contacts)
+        g.post("contacts", use: addContact)
+        g.get("agents", use: agents)
         g.get("live", use: live)
         router.post("api/setup", use: setup)
         router.get("api/setup", use: setupState)
@@ -59,6 +65,7 @@ struct AgentController {
         w.key("id"); w.string(a.id); w.key("email"); w.string(a.email); w.key("name"); w.string(a.name)
         w.key("role"); w.string(a.role.rawValue)
         w.key("widgets"); w.beginArray(); for x in a.widgets { w.string(x) }; w.endArray()
+        w.key("teams"); w.beginArray(); for x in a.teams { w.string(x) }; w.endArray()
         w.endObject()
     }
 
@@ -92,17 +99,38 @@ struct AgentController {
     @Sendable func me(_ request: Request, context: ParleyContext) async throws -> Response {
         let agent = try currentAgent(request)
         let widgets = services.config.widgets.filter { agent.canSee(widget: $0.id) }
+        let inbox = services.config.inbox
+        // Only what applies to a widget this agent sees.
+        let applies = { (list: [String]?) in list.map { $0.isEmpty || $0.contains { id in agent.canSee(widget: id) } } ?? true }
         return JSONResponse.make { w in
             w.beginObject()
             w.key("agent"); Self.agentJSON(agent, &w)
             w.key("widgets"); w.beginArray()
             for x in widgets {
                 w.beginObject(); w.key("id"); w.string(x.id); w.key("name"); w.string(x.name)
-                w.key("targetResponseSeconds"); w.int(x.targetResponseSeconds); w.endObject()
+                w.key("targetResponseSeconds"); w.int(x.targetResponseSeconds)
+                w.key("typingPreview"); w.bool(x.typingPreview); w.endObject()
+            }
+            w.endArray()
+            w.key("dispositions"); w.beginArray()
+            for d in inbox.dispositions where applies(d.widgets) {
+                w.beginObject(); w.key("code"); w.string(d.code); w.key("label"); w.string(d.label)
+                Self.widgetList(d.widgets, &w); w.endObject()
+            }
+            w.endArray()
+            w.key("canned"); w.beginArray()
+            for c in inbox.canned where applies(c.widgets) {
+                w.beginObject(); w.key("shortcut"); w.string(c.shortcut); w.key("title"); w.string(c.title)
+                w.key("text"); w.string(c.text); Self.widgetList(c.widgets, &w); w.endObject()
             }
             w.endArray()
             w.endObject()
         }
+    }
+
+    static func widgetList(_ list: [String]?, _ w: inout JSONText) {
+        guard let list, !list.isEmpty else { return }
+        w.key("widgets"); w.beginArray(); for x in list { w.string(x) }; w.endArray()
     }
 
     struct SetupBody: Decodable { var token: String; var email: String; var name: String; var password: String }
@@ -141,11 +169,17 @@ struct AgentController {
     @Sendable func list(_ request: Request, context: ParleyContext) async throws -> Response {
         let agent = try currentAgent(request)
         let q = request.uri.queryParameters
-        let status = try q.get("status").map { s -> TicketStatus in
-            guard let v = TicketStatus(rawValue: String(s)) else {
-                throw APIError(.badRequest, "invalid_query", "status must be open, pending or closed.")
+        // One status, several separated by commas, or `active` (open and pending); empty = any.
+        let statuses = try q.get("status").flatMap { raw -> Set<TicketStatus>? in
+            var out = Set<TicketStatus>()
+            for part in raw.split(separator: ",") {
+                if part == "active" { out.formUnion([.open, .pending]); continue }
+                guard let v = TicketStatus(rawValue: String(part)) else {
+                    throw APIError(.badRequest, "invalid_query", "status must be open, pending, closed or active (or several, separated by commas).")
+                }
+                out.insert(v)
             }
-            return v
+            return out.isEmpty ? nil : out
         }
         let widget = q.get("widget").map { String($0) }
         let tag = q.get("tag").map { String($0) }
@@ -155,7 +189,7 @@ struct AgentController {
         let limit = try request.intQuery("limit", default: 200, range: 1...1000)
         var rows = services.store.summaries { s in
             guard agent.canSee(widget: s.widget) else { return false }
-            if let status, s.status != status { return false }
+            if let statuses, !statuses.contains(s.status) { return false }
             if let widget, s.widget != widget { return false }
             if let tag, !s.tags.contains(tag) { return false }
             if let assignee {
@@ -195,6 +229,7 @@ struct AgentController {
             w.key("ticket"); w.raw((services.store.summary(t.id) ?? t).json())
             w.key("events"); w.beginArray(); for e in events { w.raw(e.json()) }; w.endArray()
             w.key("previous"); w.beginArray(); for p in previous.prefix(20) { w.raw(p.json()) }; w.endArray()
+            w.key("contact"); w.bool(t.visitorEmail.flatMap { services.contacts.contact(email: $0) } != nil)
             w.endObject()
         }
     }
@@ -234,6 +269,9 @@ struct AgentController {
         let draft = try MessageRules.draft(body.id, body.text, body.attachments, by: actor(agent))
         if t.status == .closed {
             throw APIError(.conflict, "ticket_closed", "This ticket is closed; reopen it to reply.")
+        }
+        if let holder = t.assignee, holder != agent.id {
+            throw APIError(.conflict, "assigned_elsewhere", "\(t.assigneeName ?? "Another agent") has this chat; take it over to reply.")
         }
         return MessageRules.response(try await services.store.append(ticket: t.id, [draft], clientId: body.id))
     }
@@ -358,12 +396,7 @@ struct AgentController {
         let (agent, t) = try visibleTicket(request, context: context)
         let body: CloseBody = request.headers[.contentLength] == "0" || request.headers[.contentLength] == nil && request.headers[.contentType] == nil
             ? CloseBody() : try await request.decodeJSON(CloseBody.self, context: context)
-        var errors: [String: String] = [:]
-        if let d = body.disposition, d.count > 80 { errors["disposition"] = "The disposition is too long (at most 80 characters)." }
-        if let n = body.notes, n.count > Limits.messageLength { errors["notes"] = "The notes are too long." }
-        if !errors.isEmpty { throw ParleyError.invalid(errors) }
-        let disposition = body.disposition?.trimmingCharacters(in: .whitespacesAndNewlines).nilIfEmpty
-        let notes = body.notes?.trimmingCharacters(in: .whitespacesAndNewlines).nilIfEmpty
+        let (disposition, notes) = try wrapupFields(body, widget: t.widget)
         let me = actor(agent)
         let r = try await services.store.update(ticket: t.id) { s in
             if s.status == .closed { throw APIError(.conflict, "ticket_closed", "This ticket is already closed.") }
@@ -377,6 +410,124 @@ struct AgentController {
             return drafts
         }
         return appendedResponse(r)
+    }
+
+    /// The disposition (one of the codes configured for the widget) and notes of a wrap-up,
+    /// trimmed; empty ones are nil.
+    func wrapupFields(_ body: CloseBody, widget: String) throws -> (String?, String?) {
+        var errors: [String: String] = [:]
+        let disposition = body.disposition?.trimmingCharacters(in: .whitespacesAndNewlines).nilIfEmpty
+        let notes = body.notes?.trimmingCharacters(in: .whitespacesAndNewlines).nilIfEmpty
+        if let d = disposition {
+            let codes = services.config.inbox.dispositions(for: widget).map(\.code)
+            if codes.isEmpty {
+                errors["disposition"] = "No disposition codes are set up for this widget."
+            } else if !codes.contains(d) {
+                errors["disposition"] = "Unknown disposition \(d.prefix(80)); use one of: \(codes.joined(separator: ", "))."
+            }
+        }
+        if let n = notes, n.count > Limits.messageLength { errors["notes"] = "The notes are too long (at most \(Limits.messageLength) characters)." }
+        if !errors.isEmpty { throw ParleyError.invalid(errors) }
+        return (disposition, notes)
+    }
+
+    /// Records a wrap-up (usually right after the chat ended).
+    @Sendable func wrapup(_ request: Request, context: ParleyContext) async throws -> Response {
+        let (agent, t) = try visibleTicket(request, context: context)
+        let body = try await request.decodeJSON(CloseBody.self, context: context)
+        let (disposition, notes) = try wrapupFields(body, widget: t.widget)
+        if disposition == nil && notes == nil {
+            throw ParleyError.invalid(["notes": "Choose a disposition or write a note."])
+        }
+        var e = TicketEvent(type: EventType.wrapup, by: actor(agent))
+        e.disposition = disposition; e.notes = notes
+        return try await appended(t, [e])
+    }
+
+    /// Takes a ticket another agent holds: an `assigned` event marked as a take-over, naming who
+    /// had it, and the taker joins the conversation.
+    @Sendable func takeover(_ request: Request, context: ParleyContext) async throws -> Response {
+        let (agent, t) = try visibleTicket(request, context: context)
+        let me = actor(agent)
+        return try await changed(t) { s in
+            if s.status == .closed { throw APIError(.conflict, "ticket_closed", "This ticket is closed; reopen it first.") }
+            var drafts: [TicketEvent] = []
+            if s.assignee != agent.id {
+                var a = TicketEvent(type: EventType.assigned, by: me)
+                a.agent = agent.id; a.agentName = agent.name
+                if let from = s.assignee { a.takeover = true; a.fromAgent = from; a.fromAgentName = s.assigneeName }
+                drafts.append(a)
+            }
+            if !s.joinedAgents.contains(agent.id) { drafts.append(TicketEvent(type: EventType.agentJoined, by: me)) }
+            return drafts
+        }
+    }
+
+    struct AutoreplyBody: Decodable { var skip: Bool }
+
+    /// Sets or clears the ticket's "skip the next auto-reply" flag.
+    @Sendable func autoreply(_ request: Request, context: ParleyContext) async throws -> Response {
+        let (agent, t) = try visibleTicket(request, context: context)
+        let body = try await request.decodeJSON(AutoreplyBody.self, context: context)
+        let me = actor(agent), skip = body.skip
+        return try await changed(t) { s in
+            if s.skipNextAutoReply == skip { return [] }
+            var e = TicketEvent(type: EventType.autoreplySkip, by: me); e.skip = skip
+            return [e]
+        }
+    }
+
+    static func contactJSON(_ c: Contact, _ w: inout JSONText) {
+        w.beginObject()
+        w.key("email"); w.string(c.email); w.field("name", c.name)
+        w.key("addedAt"); w.string(c.addedAt); w.key("addedBy"); w.string(c.addedBy)
+        w.endObject()
+    }
+
+    @Sendable func contacts(_ request: Request, context: ParleyContext) async throws -> Response {
+        _ = try currentAgent(request)
+        let list = services.contacts.all
+        return JSONResponse.make { w in
+            w.beginObject(); w.key("contacts"); w.beginArray(); for c in list { Self.contactJSON(c, &w) }; w.endArray(); w.endObject()
+        }
+    }
+
+    struct ContactBody: Decodable { var ticket: String }
+
+    /// Saves a ticket's visitor (name and email) to the contacts.
+    @Sendable func addContact(_ request: Request, context: ParleyContext) async throws -> Response {
+        let agent = try currentAgent(request)
+        let body = try await request.decodeJSON(ContactBody.self, context: context)
+        guard TicketID.isValid(body.ticket), let t = services.store.summary(body.ticket), agent.canSee(widget: t.widget) else {
+            throw ParleyError.ticketNotFound
+        }
+        guard let email = t.visitorEmail else {
+            throw APIError(.unprocessableContent, "no_email", "This visitor gave no email address.", fields: ["ticket": "The visitor gave no email address."])
+        }
+        let services = self.services
+        let (c, added) = try await NIOThreadPool.singleton.runIfActive {
+            try services.contacts.add(email: email, name: t.visitorName, by: agent.id)
+        }
+        return JSONResponse.make(added ? .created : .ok) { w in w.beginObject(); w.key("contact"); Self.contactJSON(c, &w); w.endObject() }
+    }
+
+    /// Active agents, for the assignee picker; `online` = has the inbox open.
+    @Sendable func agents(_ request: Request, context: ParleyContext) async throws -> Response {
+        _ = try currentAgent(request)
+        let online = services.hub.onlineAgents
+        let list = services.config.agents.filter { !$0.disabled }.sorted { $0.name.lowercased() < $1.name.lowercased() }
+        return JSONResponse.make { w in
+            w.beginObject(); w.key("agents"); w.beginArray()
+            for a in list {
+                w.beginObject()
+                w.key("id"); w.string(a.id); w.key("name"); w.string(a.name); w.key("role"); w.string(a.role.rawValue)
+                w.key("teams"); w.beginArray(); for x in a.teams { w.string(x) }; w.endArray()
+                w.key("widgets"); w.beginArray(); for x in (a.role == .admin ? ["*"] : a.widgets) { w.string(x) }; w.endArray()
+                w.key("online"); w.bool(online.contains(a.id))
+                w.endObject()
+            }
+            w.endArray(); w.endObject()
+        }
     }
 
     @Sendable func reopen(_ request: Request, context: ParleyContext) async throws -> Response {

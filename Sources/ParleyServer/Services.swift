@@ -39,6 +39,7 @@ public final class ParleyServices: Sendable {
     public let sessions: Sessions
     public let logger: Logger
     public let uploads: UploadStore
+    public let contacts: ContactStore
     let sniffer: MimeSniffer
     let hub: LiveHub
     let assets: AssetStore
@@ -58,6 +59,7 @@ public final class ParleyServices: Sendable {
             logger.notice("created the demo widget", metadata: ["widget": "demo"])
         }
         secret = try ServerSecret.loadOrCreate(layout: layout)
+        contacts = try ContactStore(layout: layout)
         let hub = LiveHub(bufferLimit: settings.streamBufferLimit)
         self.hub = hub
         store = try TicketStore(layout: layout, logger: logger, syncCalls: syncCalls,

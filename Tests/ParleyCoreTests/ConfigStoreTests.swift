@@ -189,3 +189,41 @@ struct ConfigStoreTests {
         #expect(!Passwords.verify("anything at all", hash: Passwords.decoy))
     }
 }
+
+@Suite struct InboxSettingsTests {
+    @Test func problemsNameEachBadEntry() {
+        let s = InboxSettings(
+            dispositions: [Disposition(code: "sale", label: "Sale"), Disposition(code: "sale", label: "Again"),
+                           Disposition(code: "no spaces", label: " ")],
+            canned: [CannedResponse(shortcut: "Hi", title: "Hi", text: "Hello"), CannedResponse(shortcut: "hi", title: "", text: "")])
+        let p = s.problems()
+        #expect(Set(p.keys) == ["dispositions[1].code", "dispositions[2].code", "dispositions[2].label",
+                                "canned[1].shortcut", "canned[1].title", "canned[1].text"])
+        #expect(InboxSettings(dispositions: [Disposition(code: "sale", label: "Sale")]).problems().isEmpty)
+    }
+
+    @Test func scopedEntriesApplyToTheirWidgetsOnly() {
+        let s = InboxSettings(dispositions: [Disposition(code: "a", label: "A"), Disposition(code: "b", label: "B", widgets: ["shop"]),
+                                             Disposition(code: "c", label: "C", widgets: [])])
+        #expect(s.dispositions(for: "shop").map(\.code) == ["a", "b", "c"])
+        #expect(s.dispositions(for: "demo").map(\.code) == ["a", "c"])
+    }
+
+    @Test func theFileIsReReadWhenItChangesAndABrokenOneKeepsTheLastGood() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("parley-inbox-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let layout = DataLayout(root: dir)
+        try layout.create()
+        let store = try ConfigStore(layout: layout)
+        #expect(store.inbox == InboxSettings())
+        try Data(#"{"dispositions":[{"code":"sale","label":"Sale"}]}"#.utf8).write(to: URL(fileURLWithPath: layout.inboxFile))
+        #expect(store.inbox.dispositions.map(\.code) == ["sale"])
+        try Data(#"{"dispositions":[{"code":"bad code","label":"X"}], "canned": 3}"#.utf8).write(to: URL(fileURLWithPath: layout.inboxFile))
+        #expect(store.inbox.dispositions.map(\.code) == ["sale"], "a broken edit keeps the last good settings")
+        #expect(throws: ParleyError.self) { try ConfigStore(layout: layout) }
+        #expect(try DataChecker.run(layout: layout, repair: false).problems.contains { $0.hasPrefix("config/inbox.json") })
+        #expect(throws: ParleyError.self) { try store.saveInbox(InboxSettings(canned: [CannedResponse(shortcut: "", title: "t", text: "x")])) }
+        try store.saveInbox(InboxSettings(canned: [CannedResponse(shortcut: "hi", title: "Hi", text: "Hello")]))
+        #expect(try InboxSettings.load(path: layout.inboxFile).canned.map(\.shortcut) == ["hi"])
+    }
+}

@@ -154,4 +154,26 @@ struct TicketSummaryTests {
         #expect(obj["visitorEmail"] as? String == "ann@example.com")
         #expect(obj["damaged"] == nil)
     }
+
+    @Test mutating func skipTheNextAutoReplyIsSpentByTheNextRuleFiring() {
+        let opened = at(openedDraft(userAgent: "Mozilla/5.0", fields: ["name": "Ann"]), 0)
+        let skip = at(event(EventType.autoreplySkip) { $0.skip = true }, 1)
+        #expect(fold([opened, skip]).skipNextAutoReply)
+        #expect(!fold([opened, skip, at(event(EventType.autoreplySkip) { $0.skip = false }, 2)]).skipNextAutoReply)
+        let fired = at(event(EventType.autoresponder, by: EventActor(kind: .bot)) { $0.rule = "away" }, 3)
+        #expect(!fold([opened, skip, fired]).skipNextAutoReply)
+    }
+
+    @Test mutating func aTakeOverMovesTheTicketToTheNewAgent() throws {
+        let opened = at(openedDraft(userAgent: "Mozilla/5.0", fields: ["name": "Ann"]), 0)
+        let first = at(event(EventType.assigned) { $0.agent = "a_1"; $0.agentName = "Bob" }, 1)
+        let takeover = at(event(EventType.assigned, by: EventActor(kind: .agent, id: "a_2", name: "Eve")) {
+            $0.agent = "a_2"; $0.agentName = "Eve"; $0.takeover = true; $0.fromAgent = "a_1"; $0.fromAgentName = "Bob"
+        }, 2)
+        let s = fold([opened, first, takeover])
+        #expect(s.assignee == "a_2" && s.assigneeName == "Eve")
+        let line = String(decoding: takeover.json(), as: UTF8.self)
+        #expect(line.contains(#""takeover":true,"fromAgent":"a_1","fromAgentName":"Bob""#))
+        #expect(try TicketEvent.parse(line: Array(line.utf8)) == takeover)
+    }
 }

@@ -111,6 +111,7 @@ import Testing
     @Test func replyStatusTagsCloseWithWrapupAndReopen() async throws {
         let env = try TestEnv()
         try env.addAgent("zoe@shop.test")
+        try env.services.config.saveInbox(InboxSettings(dispositions: [Disposition(code: "resolved", label: "Resolved")]))
         try await env.app.test(.router) { client in
             let t = try await client.startTicket()
             let c = try await client.login("zoe@shop.test")

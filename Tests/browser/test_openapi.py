@@ -10,6 +10,7 @@ import json
 import urllib.error
 import urllib.request
 import uuid
+from dataclasses import dataclass
 
 import pytest
 import requests
@@ -43,6 +44,12 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/agent/tickets/{ticket}/assign"),
     ("post", "/api/agent/tickets/{ticket}/close"),
     ("post", "/api/agent/tickets/{ticket}/reopen"),
+    ("post", "/api/agent/tickets/{ticket}/takeover"),
+    ("post", "/api/agent/tickets/{ticket}/wrapup"),
+    ("post", "/api/agent/tickets/{ticket}/autoreply"),
+    ("get", "/api/agent/contacts"),
+    ("post", "/api/agent/contacts"),
+    ("get", "/api/agent/agents"),
     ("get", "/api/agent/live"),
     ("get", "/api/setup"),
     ("post", "/api/setup"),
@@ -382,3 +389,251 @@ def test_uploads_conform(server, document, validators, ticket):
     check(doc, validators, "get", "/api/tickets/{ticket}/events", r)
     ev = [e for e in r.json()["events"] if e["type"] == "attachment"]
     assert ev and ev[0]["attachment"]["id"] == att and ev[0]["attachment"]["type"] == "image/png"
+
+
+# --- the agent inbox: real answers of signed-in agents ---------------------------------------------
+
+AGENT_PASSWORD = "correct horse battery"
+TIMEOUT = 10  # seconds, upper bound on any one plain request
+FIELDS = [
+    {"id": "name", "type": "name", "label": "Name", "required": True, "maxLength": 80},
+    {"id": "email", "type": "email", "label": "Email", "required": True, "maxLength": 254},
+    {"id": "message", "type": "reason", "label": "Message", "required": True, "maxLength": 4000},
+]
+# `shop` asks for an email; `anon` does not (and shows agents what the visitor types).
+INBOX_WIDGETS = [
+    {"id": "shop", "name": "Shop help", "language": "en", "fields": FIELDS, "sound": False},
+    {"id": "anon", "name": "Anonymous help", "language": "en", "fields": [FIELDS[0], FIELDS[2]], "sound": False,
+     "typingPreview": True},
+]
+# DATA/config/inbox.json: entries for every widget, for `shop` only and for `anon` only.
+INBOX_SETTINGS = {
+    "dispositions": [{"code": "sale", "label": "Sale made"},
+                     {"code": "question", "label": "Question answered", "widgets": ["shop"]},
+                     {"code": "spam", "label": "Spam", "widgets": ["anon"]}],
+    "canned": [{"shortcut": "hello", "title": "Greeting", "text": "Hello! How can I help you today?"},
+               {"shortcut": "ship", "title": "Shipping", "text": "We ship within 2 days.", "widgets": ["shop"]},
+               {"shortcut": "bye", "title": "Goodbye", "text": "Thanks for chatting, bye!", "widgets": ["anon"]}],
+}
+ME, LIST, SHOW = "/api/agent/me", "/api/agent/tickets", "/api/agent/tickets/{ticket}"
+OPEN, MESSAGES, CLOSE = SHOW + "/open", SHOW + "/messages", SHOW + "/close"
+TAKEOVER, WRAPUP, AUTOREPLY = SHOW + "/takeover", SHOW + "/wrapup", SHOW + "/autoreply"
+CONTACTS, AGENTS = "/api/agent/contacts", "/api/agent/agents"
+
+
+@dataclass
+class SignedIn:
+    session: requests.Session  # holds the session cookie
+    agent: dict  # as the sign-in answered it
+
+
+@pytest.fixture(scope="module")
+def inbox(start_server):
+    """A parley of this module's agents (they assign tickets and save contacts, which the shared server
+    should not see): the widgets INBOX_WIDGETS, the admin Ann, the agent Bob (widget `shop` only), and
+    INBOX_SETTINGS, written once the server runs (it re-reads the file when it changes)."""
+    server = start_server(widgets=INBOX_WIDGETS, env={"PARLEY_RATE_LIMITS": "off"})
+    for email, name, role, widget in (("ann@shop.example", "Ann Admin", "admin", "*"),
+                                      ("bob@shop.example", "Bob Agent", "agent", "shop")):
+        added = server.cli("agent", "add", email, "--name", name, "--role", role, "--widget", widget,
+                           "--password-stdin", stdin=AGENT_PASSWORD + "\n")
+        assert added.returncode == 0, added.stderr
+    (server.data / "config" / "inbox.json").write_text(json.dumps(INBOX_SETTINGS, indent=2) + "\n")
+    return server
+
+
+def sign_in(server, document, validators, email: str) -> SignedIn:
+    session = requests.Session()
+    r = session.post(server.url("/api/agent/login"), json={"email": email, "password": AGENT_PASSWORD}, timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    check(document, validators, "post", "/api/agent/login", r)
+    return SignedIn(session, r.json()["agent"])
+
+
+@pytest.fixture(scope="module")
+def ann(inbox, document, validators) -> SignedIn:
+    return sign_in(inbox, document, validators, "ann@shop.example")
+
+
+@pytest.fixture(scope="module")
+def bob(inbox, document, validators) -> SignedIn:
+    return sign_in(inbox, document, validators, "bob@shop.example")
+
+
+@pytest.fixture(scope="module")
+def api(inbox, document, validators):
+    """`api(who, method, template, want, body=None, query=None, **params)`: `who` (SignedIn, or None for
+    no session) calls the documented operation `template` (its {placeholders} filled from `params`). The
+    answer must have status `want` and match the document, required properties included; returns its JSON."""
+    def call_api(who: SignedIn | None, method: str, template: str, want: int, body=None, query=None, **params):
+        url = inbox.url(template.format(**params))
+        r = (who.session if who else requests).request(method, url, json=body, params=query, timeout=TIMEOUT)
+        assert r.status_code == want, f"{method} {url} answered {r.status_code}, not {want}: {r.text}"
+        check(document, validators, method.lower(), template, r)
+        data = r.json()
+        assert_required_present(response_schema(document, method.lower(), template, want), data, f"{method} {template} {want}")
+        return data
+    return call_api
+
+
+def start_ticket(server, widget: str, email: str | None = "carla@example.com") -> tuple[str, str]:
+    """A new ticket on `widget` (with that visitor email, if any): (id, visitor token)."""
+    fields = {"name": "Carla Customer", "message": "Where is my order?"} | ({"email": email} if email else {})
+    r = requests.post(server.url(f"/api/widgets/{widget}/tickets"), json={"fields": fields}, timeout=TIMEOUT)
+    assert r.status_code == 201, r.text
+    return r.json()["ticket"]["id"], r.json()["token"]
+
+
+def visitor_event_types(server, document, validators, ticket_id: str, token: str) -> list[str]:
+    r = requests.get(server.url(f"/api/tickets/{ticket_id}/events"), headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    check(document, validators, "get", "/api/tickets/{ticket}/events", r)
+    return [e["type"] for e in r.json()["events"]]
+
+
+def test_me_gives_teams_typing_preview_dispositions_and_canned_responses(api, ann, bob):
+    assert ann.agent["teams"] == [] and bob.agent["widgets"] == ["shop"]
+    me = api(bob, "GET", ME, 200)
+    assert me["agent"] == bob.agent
+    assert [(w["id"], w["typingPreview"]) for w in me["widgets"]] == [("shop", False)]
+    # Only what applies to a widget Bob sees; `widgets` only where the settings name some.
+    assert me["dispositions"] == INBOX_SETTINGS["dispositions"][:2]
+    assert me["canned"] == INBOX_SETTINGS["canned"][:2]
+    me = api(ann, "GET", ME, 200)
+    assert sorted((w["id"], w["typingPreview"]) for w in me["widgets"]) == [("anon", True), ("shop", False)]
+    assert me["dispositions"] == INBOX_SETTINGS["dispositions"] and me["canned"] == INBOX_SETTINGS["canned"]
+    assert api(None, "GET", ME, 401)["error"]["code"] == "not_signed_in"
+
+
+def test_ticket_list_takes_several_statuses(api, inbox, ann):
+    open_id, _ = start_ticket(inbox, "shop")
+    closed_id, _ = start_ticket(inbox, "shop")
+    api(ann, "POST", CLOSE, 201, ticket=closed_id)
+    for status, open_listed, closed_listed in (("active", True, False), ("open,pending", True, False),
+                                               ("closed", False, True), ("active,closed", True, True)):
+        body = api(ann, "GET", LIST, 200, query={"status": status})
+        ids = {t["id"] for t in body["tickets"]}
+        assert (open_id in ids, closed_id in ids) == (open_listed, closed_listed), status
+    assert api(ann, "GET", LIST, 400, query={"status": "open,archived"})["error"]["code"] == "invalid_query"
+
+
+def test_takeover_moves_the_ticket_and_only_its_holder_replies(api, inbox, document, validators, ann, bob):
+    ticket_id, token = start_ticket(inbox, "shop")
+    assert api(ann, "POST", OPEN, 200, ticket=ticket_id)["ticket"]["assignee"] == ann.agent["id"]
+
+    # Ann has it: Bob may not reply until he takes it over.
+    reply = {"id": "m-" + uuid.uuid4().hex[:12], "text": "Bob here, let me check."}
+    refused = api(bob, "POST", MESSAGES, 409, reply, ticket=ticket_id)
+    assert refused["error"]["code"] == "assigned_elsewhere"
+    taken = api(bob, "POST", TAKEOVER, 201, ticket=ticket_id)
+    assigned, joined = taken["events"]
+    assert assigned["type"] == "assigned" and assigned["takeover"] is True
+    assert (assigned["agent"], assigned["agentName"]) == (bob.agent["id"], "Bob Agent")
+    assert (assigned["fromAgent"], assigned["fromAgentName"]) == (ann.agent["id"], "Ann Admin")
+    assert joined["type"] == "agent.joined" and joined["by"]["id"] == bob.agent["id"]
+    assert taken["ticket"]["assignee"] == bob.agent["id"]
+    assert api(bob, "POST", TAKEOVER, 200, ticket=ticket_id) == {"events": []}
+    assert api(bob, "POST", MESSAGES, 201, reply, ticket=ticket_id)["duplicate"] is False
+    assert api(ann, "POST", MESSAGES, 409, reply | {"id": "m-ann-1"}, ticket=ticket_id)["error"]["code"] == "assigned_elsewhere"
+    shown = api(ann, "GET", SHOW, 200, ticket=ticket_id)
+    assert [e for e in shown["events"] if e.get("takeover")] == [assigned]
+    # The visitor sees Bob join, not the (internal) assignment.
+    types = visitor_event_types(inbox, document, validators, ticket_id, token)
+    assert "agent.joined" in types and "assigned" not in types
+
+    # Nobody held it: a plain assignment, no take-over fields.
+    free_id, _ = start_ticket(inbox, "shop")
+    assigned = api(bob, "POST", TAKEOVER, 201, ticket=free_id)["events"][0]
+    assert assigned["type"] == "assigned" and not {"takeover", "fromAgent", "fromAgentName"} & set(assigned)
+
+    # Not on a closed ticket, nor on a widget the agent has no access to.
+    api(bob, "POST", CLOSE, 201, ticket=ticket_id)
+    assert api(ann, "POST", TAKEOVER, 409, ticket=ticket_id)["error"]["code"] == "ticket_closed"
+    anon_id, _ = start_ticket(inbox, "anon", email=None)
+    assert api(bob, "POST", TAKEOVER, 403, ticket=anon_id)["error"]["code"] == "widget_forbidden"
+    assert api(None, "POST", TAKEOVER, 401, ticket=anon_id)["error"]["code"] == "not_signed_in"
+
+
+def test_wrapup_takes_only_the_widgets_dispositions(api, inbox, ann):
+    ticket_id, _ = start_ticket(inbox, "shop")
+    anon_id, _ = start_ticket(inbox, "anon", email=None)
+
+    def fields(body) -> set[str]:
+        return set(body["error"]["fields"])
+
+    assert fields(api(ann, "POST", WRAPUP, 422, {}, ticket=ticket_id)) == {"notes"}
+    assert fields(api(ann, "POST", WRAPUP, 422, {"disposition": " ", "notes": ""}, ticket=ticket_id)) == {"notes"}
+    assert fields(api(ann, "POST", WRAPUP, 422, {"disposition": "refund"}, ticket=ticket_id)) == {"disposition"}
+    # `question` is set up for `shop` only.
+    assert fields(api(ann, "POST", WRAPUP, 422, {"disposition": "question"}, ticket=anon_id)) == {"disposition"}
+    assert fields(api(ann, "POST", WRAPUP, 422, {"notes": "x" * 4001}, ticket=ticket_id)) == {"notes"}
+    api(ann, "POST", WRAPUP, 400, {"notes": 5}, ticket=ticket_id)
+    done = api(ann, "POST", WRAPUP, 201, {"disposition": " question ", "notes": " Sent the size chart. "}, ticket=ticket_id)
+    [event] = done["events"]
+    assert (event["type"], event["disposition"], event["notes"]) == ("wrapup", "question", "Sent the size chart.")
+    assert done["ticket"]["status"] == "open"
+
+    # Closing checks the code the same way (and closes nothing when it is wrong); a wrap-up after the end.
+    assert fields(api(ann, "POST", CLOSE, 422, {"disposition": "refund"}, ticket=ticket_id)) == {"disposition"}
+    closed = api(ann, "POST", CLOSE, 201, {"disposition": "sale"}, ticket=ticket_id)
+    assert [e["type"] for e in closed["events"]] == ["wrapup", "status"] and closed["ticket"]["status"] == "closed"
+    later = api(ann, "POST", WRAPUP, 201, {"notes": "Customer called back."}, ticket=ticket_id)
+    assert "disposition" not in later["events"][0] and later["ticket"]["status"] == "closed"
+    assert api(ann, "POST", WRAPUP, 201, {"disposition": "spam"}, ticket=anon_id)["events"][0]["disposition"] == "spam"
+
+
+def test_autoreply_flag(api, inbox, document, validators, ann):
+    ticket_id, token = start_ticket(inbox, "shop")
+    assert "skipNextAutoReply" not in api(ann, "GET", SHOW, 200, ticket=ticket_id)["ticket"]
+    skipped = api(ann, "POST", AUTOREPLY, 201, {"skip": True}, ticket=ticket_id)
+    [event] = skipped["events"]
+    assert (event["type"], event["skip"]) == ("autoreply.skip", True)
+    assert skipped["ticket"]["skipNextAutoReply"] is True
+    assert api(ann, "POST", AUTOREPLY, 200, {"skip": True}, ticket=ticket_id) == {"events": []}
+    assert api(ann, "GET", SHOW, 200, ticket=ticket_id)["ticket"]["skipNextAutoReply"] is True
+    cleared = api(ann, "POST", AUTOREPLY, 201, {"skip": False}, ticket=ticket_id)
+    assert cleared["events"][0]["skip"] is False and "skipNextAutoReply" not in cleared["ticket"]
+    assert api(ann, "POST", AUTOREPLY, 200, {"skip": False}, ticket=ticket_id) == {"events": []}
+    api(ann, "POST", AUTOREPLY, 400, {}, ticket=ticket_id)
+    api(ann, "POST", AUTOREPLY, 400, {"skip": "yes"}, ticket=ticket_id)
+    assert "autoreply.skip" not in visitor_event_types(inbox, document, validators, ticket_id, token)
+
+
+def test_contacts(api, inbox, ann, bob):
+    ticket_id, _ = start_ticket(inbox, "shop", email="Dora@Example.com")
+    anon_id, _ = start_ticket(inbox, "anon", email=None)
+    assert api(bob, "GET", SHOW, 200, ticket=ticket_id)["contact"] is False
+    added = api(bob, "POST", CONTACTS, 201, {"ticket": ticket_id})["contact"]
+    assert (added["email"], added["name"], added["addedBy"]) == ("dora@example.com", "Carla Customer", bob.agent["id"])
+    # The same visitor again (from any ticket of that email): 200, unchanged.
+    again_id, _ = start_ticket(inbox, "shop", email="dora@example.com")
+    assert api(ann, "POST", CONTACTS, 200, {"ticket": again_id})["contact"] == added
+    assert api(ann, "GET", SHOW, 200, ticket=ticket_id)["contact"] is True
+    assert added in api(ann, "GET", CONTACTS, 200)["contacts"]
+    assert added in api(bob, "GET", CONTACTS, 200)["contacts"]
+
+    no_email = api(ann, "POST", CONTACTS, 422, {"ticket": anon_id})["error"]
+    assert no_email["code"] == "no_email" and set(no_email["fields"]) == {"ticket"}
+    assert api(ann, "GET", SHOW, 200, ticket=anon_id)["contact"] is False
+    # A ticket Bob may not see is, for him, no ticket at all.
+    assert api(bob, "POST", CONTACTS, 404, {"ticket": anon_id})["error"]["code"] == "ticket_not_found"
+    assert api(ann, "POST", CONTACTS, 404, {"ticket": "20200101-aaaaaaaaaa"})["error"]["code"] == "ticket_not_found"
+    api(ann, "POST", CONTACTS, 400, {"email": "dora@example.com"})
+    assert api(None, "GET", CONTACTS, 401)["error"]["code"] == "not_signed_in"
+    assert api(None, "POST", CONTACTS, 401, {"ticket": ticket_id})["error"]["code"] == "not_signed_in"
+
+
+def test_agents_lists_active_agents_and_who_has_the_inbox_open(api, inbox, ann, bob):
+    # Bob opens the live stream (as the inbox page does); he is online once it says hello.
+    with bob.session.get(inbox.url("/api/agent/live"), stream=True, timeout=TIMEOUT) as live:
+        assert live.status_code == 200
+        for line in live.iter_lines(chunk_size=None):
+            if line == b"event: hello":
+                break
+        listed = api(ann, "GET", AGENTS, 200)["agents"]
+    assert [a["name"] for a in listed] == ["Ann Admin", "Bob Agent"]
+    first, second = listed
+    assert (first["id"], first["role"], first["widgets"], first["online"]) == (ann.agent["id"], "admin", ["*"], False)
+    assert (second["id"], second["role"], second["widgets"], second["online"]) == (bob.agent["id"], "agent", ["shop"], True)
+    assert api(bob, "GET", AGENTS, 200)["agents"][0]["teams"] == []
+    assert api(None, "GET", AGENTS, 401)["error"]["code"] == "not_signed_in"
