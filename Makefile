@@ -2,7 +2,7 @@
 #
 #   make run     build (debug) and serve ./data on http://127.0.0.1:8080 (HOST=, PORT= to change)
 #   make test    Swift tests; they also run the JS (node --test) and browser (pytest) suites
-#   make bench   widget sizes + release build + Tests/bench/run.sh (durable message rate vs a no-op POST)
+#   make bench   widget sizes + inbox recompute time + release build + Tests/bench/run.sh (durable message rate vs a no-op POST)
 #   make size    raw and gzip bytes of the widget loader and of an open chat, against the budgets
 #   make deps    install what run and test need (Debian packages + PyPI); safe to repeat
 #
@@ -95,6 +95,7 @@ size:
 	node Tests/js/size.mjs
 
 bench: bench-deps size
+	node Tests/bench/inbox.mjs
 	$(SWIFT) build -c release
 	PARLEY_BIN=$(CURDIR)/.build/release/parley Tests/bench/run.sh
 

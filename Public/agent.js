@@ -1,110 +1,112 @@
-/* Parley inbox placeholder: sign in/out, a live list of open tickets, and one conversation at a time
-   (its messages and files, a reply box, files sent with upload.js's tray). Data is shown with
-   textContent only, never as HTML. Texts in T below (upload.js adds its own keys to it). */
+/* Parley inbox (/agent): sign-in, the live list, one conversation and its ticket panel, notifications, shortcuts.
+   Pure logic (timers, sections, filters, canned matching, system lines...): inbox-core.js (ParleyInbox). Texts:
+   agent-text.js (ParleyAgentText, English and French). Uploads: upload.js (ParleyTus). Data is shown with
+   textContent and DOM calls only, never as HTML. Test clock: window.ParleyAgent = {now, tick} (tests replace now,
+   then call tick() to redraw the timers and times at once). */
 (function () {
 'use strict';
 
-var T = {
-  en: {
-    pageTitle: 'Parley · Inbox',
-    loading: 'Loading…',
-    signInTitle: 'Sign in to the inbox',
-    email: 'Email',
-    password: 'Password',
-    signIn: 'Sign in',
-    signingIn: 'Signing in…',
-    signOut: 'Sign out',
-    signedInAs: 'Signed in as {name}',
-    required: 'This field cannot be empty.',
-    emailInvalid: 'Enter a valid email address, like name@example.com.',
-    badCredentials: 'Wrong email or password.',
-    disabled: 'This account is disabled. Ask your admin.',
-    rateLimited: 'Too many sign-in attempts. Try again in {s} seconds.',
-    network: 'The server could not be reached. Check your connection and try again.',
-    server: 'Something went wrong: {m}',
-    sessionEnded: 'Your session has ended. Please sign in again.',
-    openTickets: 'Open tickets',
-    noTickets: 'No open tickets.',
-    visitor: 'Visitor',
-    unread: '{n} unread',
-    noMessage: '(no message yet)',
-    newChat: 'New chat from {name}',
-    listFailed: 'The ticket list could not be loaded: {m}',
-    closeConversation: 'Close',
-    loadingConversation: 'Loading the conversation…',
-    conversationFailed: 'The conversation could not be loaded: {m}',
-    noMessages: 'No messages yet.',
-    agent: 'Agent',
-    bot: 'Bot',
-    download: 'Download {name}',
-    attach: 'Attach files',
-    reply: 'Reply',
-    send: 'Send',
-    replyHint: 'Enter sends; Shift+Enter starts a new line.',
-    replyFailed: 'The reply could not be sent: {m}'
-  },
-  fr: {
-    pageTitle: 'Parley · Boîte de réception',
-    loading: 'Chargement…',
-    signInTitle: 'Connexion à la boîte de réception',
-    email: 'E-mail',
-    password: 'Mot de passe',
-    signIn: 'Se connecter',
-    signingIn: 'Connexion…',
-    signOut: 'Se déconnecter',
-    signedInAs: 'Connecté en tant que {name}',
-    required: 'Ce champ ne peut pas être vide.',
-    emailInvalid: 'Saisissez une adresse e-mail valide, par exemple nom@exemple.fr.',
-    badCredentials: 'E-mail ou mot de passe incorrect.',
-    disabled: 'Ce compte est désactivé. Adressez-vous à votre administrateur.',
-    rateLimited: 'Trop de tentatives de connexion. Réessayez dans {s} secondes.',
-    network: 'Impossible de joindre le serveur. Vérifiez votre connexion et réessayez.',
-    server: 'Une erreur est survenue : {m}',
-    sessionEnded: 'Votre session a pris fin. Veuillez vous reconnecter.',
-    openTickets: 'Tickets ouverts',
-    noTickets: 'Aucun ticket ouvert.',
-    visitor: 'Visiteur',
-    unread: '{n} non lu(s)',
-    noMessage: '(pas encore de message)',
-    newChat: 'Nouvelle conversation avec {name}',
-    listFailed: 'Impossible de charger la liste des tickets : {m}',
-    closeConversation: 'Fermer',
-    loadingConversation: 'Chargement de la conversation…',
-    conversationFailed: 'Impossible de charger la conversation : {m}',
-    noMessages: 'Pas encore de message.',
-    agent: 'Conseiller',
-    bot: 'Robot',
-    download: 'Télécharger {name}',
-    attach: 'Joindre des fichiers',
-    reply: 'Répondre',
-    send: 'Envoyer',
-    replyHint: 'Entrée envoie ; Maj+Entrée passe à la ligne.',
-    replyFailed: 'La réponse n’a pas pu être envoyée : {m}'
-  }
-};
-var lang = /^fr\b/i.test(navigator.language || '') ? 'fr' : 'en';
+var X = window.ParleyInbox, T = window.ParleyAgentText, Tus = window.ParleyTus;
+
+// ---- language, strings, small helpers
+
+var forced = new URLSearchParams(location.search).get('lang');
+var lang = forced === 'fr' || forced === 'en' ? forced : /^fr\b/i.test(navigator.language || '') ? 'fr' : 'en';
 var L = T[lang];
 function t(key, vars) {
-  return L[key].replace(/\{(\w+)\}/g, function (_, k) { return vars && k in vars ? String(vars[k]) : ''; });
+  return L[key].replace(/\{(\w+)\}/g, function (_, k) { return vars && vars[k] != null ? String(vars[k]) : ''; });
 }
-
-var $ = function (id) { return document.getElementById(id); };
-var form = $('signin'), signinAlert = $('signin-alert'), submit = $('signin-submit');
-var list = $('tickets'), inboxAlert = $('inbox-alert');
 
 document.documentElement.lang = lang;
 document.title = L.pageTitle;
 document.querySelectorAll('[data-t]').forEach(function (el) { el.textContent = L[el.getAttribute('data-t')]; });
 document.querySelectorAll('[data-t-label]').forEach(function (el) { el.setAttribute('aria-label', L[el.getAttribute('data-t-label')]); });
+document.querySelectorAll('[data-t-placeholder]').forEach(function (el) { el.placeholder = L[el.getAttribute('data-t-placeholder')]; });
 
-// State of the signed-in view.
-var me = null;           // {agent, widgets}
-var widgetNames = {};    // widget id → name
-var tickets = {};        // ticket id → summary (open ones only)
-var stream = null;       // EventSource on /api/agent/live
-var session = 0;         // bumped on every sign-in and sign-out: late answers of an older one are dropped
-var inflight = 0;        // list reloads on their way…
-var recent = [];         // …and the stream updates that arrived meanwhile (applied after them)
+var $ = function (id) { return document.getElementById(id); };
+var P = function (name, root) { return (root || document).querySelector('[data-p="' + name + '"]'); };
+
+/** An element: attributes (text → textContent, class → className; null ones skipped), then children. */
+function h(tag, attrs) {
+  var e = document.createElement(tag), k;
+  for (k in attrs || {}) {
+    if (attrs[k] == null) continue;
+    if (k === 'text') e.textContent = attrs[k]; else if (k === 'class') e.className = attrs[k]; else e.setAttribute(k, attrs[k]);
+  }
+  for (var i = 2; i < arguments.length; i++) if (arguments[i] != null) e.append(arguments[i]);
+  return e;
+}
+var ICON = {
+  desktop: 'M3 5h18v11H3zM8 20h8M12 16v4',
+  mobile: 'M7 2.5h10v19H7zM11 18h2',
+  download: 'M12 4v11m-5-5l5 5 5-5M5 20h14',
+  note: 'M5 3h10l4 4v14H5zM9 12h6M9 16h4'
+};
+/** An icon from one of the constant paths above (never data). */
+function icon(name, size) {
+  var ns = 'http://www.w3.org/2000/svg', s = document.createElementNS(ns, 'svg'), p = document.createElementNS(ns, 'path');
+  s.setAttribute('width', size || 18); s.setAttribute('height', size || 18); s.setAttribute('viewBox', '0 0 24 24');
+  s.setAttribute('fill', 'none'); s.setAttribute('stroke', 'currentColor'); s.setAttribute('stroke-width', '2');
+  s.setAttribute('stroke-linecap', 'round'); s.setAttribute('stroke-linejoin', 'round'); s.setAttribute('aria-hidden', 'true');
+  p.setAttribute('d', ICON[name]);
+  s.append(p);
+  return s;
+}
+
+/** The page's clock, replaceable by tests (ParleyAgent.now). */
+var hooks = window.ParleyAgent = window.ParleyAgent || {};
+if (!hooks.now) hooks.now = function () { return Date.now(); };
+function now() { return window.ParleyAgent && window.ParleyAgent.now ? window.ParleyAgent.now() : Date.now(); }
+
+function dateTime(at, long) {
+  var d = new Date(at);
+  if (isNaN(d)) return '';
+  var today = new Date(now()).toDateString() === d.toDateString();
+  return d.toLocaleString(lang, long ? { dateStyle: 'medium', timeStyle: 'short' } : today ? { hour: '2-digit', minute: '2-digit' } :
+    { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+}
+function timeEl(at, long) {
+  var el = h('time', { datetime: at || null, text: dateTime(at, long) });
+  if (!long && at) el.title = dateTime(at, true);
+  return el;
+}
+function initials(name) {
+  var w = String(name || '?').trim().split(/[\s@._-]+/).filter(Boolean);
+  return ((w[0] || '?').charAt(0) + (w.length > 1 ? w[w.length - 1].charAt(0) : '')).toUpperCase();
+}
+var AVATAR = ['#5b6fb5', '#357a68', '#a0577a', '#9a5f22', '#6d5bb5', '#316d91', '#8a6d3b'];
+function paintAvatar(el, s) {
+  var name = displayName(s), n = 0;
+  for (var i = 0; i < s.id.length; i++) n = (n * 31 + s.id.charCodeAt(i)) % 997;
+  el.textContent = initials(name);
+  el.style.background = AVATAR[n % AVATAR.length];
+}
+function displayName(s) { return X.displayName(s, L.visitor); }
+function clientId() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 10); }
+function announce(text) {
+  var a = $('announce');
+  a.textContent = '';
+  setTimeout(function () { a.textContent = text; }, 30);
+}
+
+// ---- state
+
+var me = null;          // GET /api/agent/me: {agent, widgets, dispositions, canned}
+var widgets = {};       // widget id → {name, targetResponseSeconds, typingPreview}
+var live = {};          // ticket id → summary: the active tickets (open, pending), kept current by the stream
+var fetched = {};       // ticket id → summary: closed ones the filters asked the server for
+var fetchedTotal = 0;
+var agents = null;      // GET /api/agent/agents (null: not known)
+var agentsAt = 0;       // when it was last asked for
+var filters = { status: 'active', widget: '', tag: '', assignee: '', q: '' };
+var stream = null, session = 0, inflight = 0, recent = [];
+var order = [];         // the ticket ids in the order shown (j/k)
+var typingUntil = {};   // ticket id → ms: the visitor is typing there
+
+function meId() { return me ? me.agent.id : null; }
+function myTeams() { return me && me.agent.teams || []; }
+
+// ---- server calls
 
 function api(method, path, body) {
   var init = { method: method, credentials: 'same-origin', headers: {} };
@@ -116,23 +118,51 @@ function api(method, path, body) {
     });
   });
 }
+/** api() within the current session: a 401 shows the sign-in form ("session ended"); answers that come after a
+ *  sign-out (or a new sign-in) are dropped (the promise never settles). */
+function call(method, path, body) {
+  var gen = session;
+  return new Promise(function (resolve, reject) {
+    api(method, path, body).then(function (res) {
+      if (gen !== session) return;
+      if (res.status === 401 && me) { showSignIn(L.sessionEnded); return; }
+      resolve(res);
+    }, function (e) { if (gen === session) reject(e); });
+  });
+}
 function errorOf(res) { return (res.body && res.body.error) || { message: 'HTTP ' + res.status }; }
+function ticketPath(id, action) { return '/api/agent/tickets/' + encodeURIComponent(id) + (action ? '/' + action : ''); }
+/** An action's answer on ticket `id` ({ticket?, event?, events?}): the summary and events go where they show. */
+function applyResult(body, id) {
+  if (!body) return;
+  if (body.ticket) { upsert(body.ticket); id = body.ticket.id; }
+  if (body.event) conversationEvent(id, body.event);
+  (body.events || []).forEach(function (e) { conversationEvent(id, e); });
+  scheduleRender();
+}
 
-// ---- views
+// ---- views: sign-in and the inbox
+
+var form = $('signin'), signinAlert = $('signin-alert'), submit = $('signin-submit'), inboxAlert = $('inbox-alert');
 
 function showSignIn(message) {
   closeStream();
   closeConversation();
   trays = {};  // their uploads finish or fail on their own
+  drafts = {};
+  wrapupFor = {};
   session++;
-  me = null; tickets = {}; recent = []; inflight = 0;
-  list.textContent = '';
+  me = null; live = {}; fetched = {}; recent = []; inflight = 0; agents = null; agentsAt = 0;
+  resetList();
+  closeDialogs();
   $('loading').hidden = true;
+  $('app').hidden = true;
   $('inbox').hidden = true;
   $('who').hidden = true;
   form.hidden = false;
   $('password').value = '';
   signinAlert.textContent = message || '';
+  document.title = L.pageTitle;
   $('email').focus();
 }
 
@@ -140,21 +170,26 @@ function showInbox(data) {
   closeConversation();
   trays = {};
   session++;
-  me = data; tickets = {}; recent = []; inflight = 0;
-  widgetNames = {};
-  (data.widgets || []).forEach(function (w) { widgetNames[w.id] = w.name; });
+  me = data; live = {}; fetched = {}; recent = []; inflight = 0; agents = null; agentsAt = 0;
+  widgets = {};
+  (data.widgets || []).forEach(function (w) { widgets[w.id] = w; });
+  resetList();
   $('loading').hidden = true;
   form.hidden = true;
   $('whoami').textContent = t('signedInAs', { name: data.agent.name });
   $('who').hidden = false;
+  $('app').hidden = false;
   $('inbox').hidden = false;
   inboxAlert.textContent = '';
+  fillFilterOptions();
+  updateNotifyButton();
   render();
   openStream();
   reload();
+  loadAgents();
 }
 
-// ---- sign in / out
+// ---- sign in / out (and the other tabs)
 
 function setFieldError(name, message) {
   $(name + '-error').textContent = message || '';
@@ -177,7 +212,9 @@ form.addEventListener('submit', function (ev) {
     if (res.ok) {
       $('password').value = '';
       return api('GET', '/api/agent/me').then(function (m) {
-        if (m.ok) showInbox(m.body); else signinAlert.textContent = t('server', { m: errorOf(m).message });
+        if (!m.ok) { signinAlert.textContent = t('server', { m: errorOf(m).message }); return; }
+        showInbox(m.body);
+        broadcast('signed-in');
       });
     }
     var err = errorOf(res);
@@ -200,20 +237,104 @@ form.addEventListener('submit', function (ev) {
 
 $('signout').addEventListener('click', function () {
   closeStream();
-  api('POST', '/api/agent/logout').catch(function () {}).then(function () { showSignIn(''); });
+  api('POST', '/api/agent/logout').catch(function () {}).then(function () {
+    broadcast('signed-out');
+    showSignIn('');
+  });
 });
 
-// ---- ticket list
+// Signing out in one tab signs the others out at once; signing in signs them in.
+var channel = null;
+try { channel = new BroadcastChannel('parley-agent'); } catch (e) { /* an old browser: the stream tells them soon */ }
+function broadcast(type) {
+  if (channel) try { channel.postMessage({ type: type }); } catch (e) { /* closed */ }
+}
+if (channel) channel.onmessage = function (ev) {
+  var type = ev.data && ev.data.type;
+  if (type === 'signed-out' && me) showSignIn(L.signedOutOtherTab);
+  if (type === 'signed-in') {
+    api('GET', '/api/agent/me').then(function (res) {
+      if (res.ok && (!me || me.agent.id !== res.body.agent.id)) showInbox(res.body);
+    }, function () { /* the next reload says */ });
+  }
+};
 
-function upsert(summary) {
-  var old = tickets[summary.id];
-  if (old && old.lastSeq > summary.lastSeq) return;  // an older copy than the one we show
-  if (summary.status === 'open') tickets[summary.id] = summary; else delete tickets[summary.id];
+// ---- presence (the open inbox is what makes the agent count as online) and the live stream
+
+function setPresence(state) {
+  var p = P('presence');
+  p.setAttribute('data-state', state);
+  $('presence-text').textContent = L[state === 'online' ? 'online' : state === 'offline' ? 'offline' : 'connecting'];
+  p.title = state === 'online' ? L.onlineHint : '';
+}
+
+function openStream() {
+  closeStream();
+  setPresence('connecting');
+  var es = stream = new EventSource('/api/agent/live');
+  var mine = function (f) { return function (ev) { if (es === stream) f(ev); }; };
+  es.onopen = mine(function () { setPresence('online'); });
+  // hello: a new stream (nothing to resume); reset: a resume the server could not serve
+  es.addEventListener('hello', mine(function () { setPresence('online'); reload(); refreshConversation(); loadAgents(); }));
+  es.addEventListener('reset', mine(function () { reload(); refreshConversation(); }));
+  es.addEventListener('signed-out', mine(function () { closeStream(); showSignIn(L.signedOutElsewhere); }));
+  es.addEventListener('typing', mine(function (ev) {
+    try { typingSignal(JSON.parse(ev.data)); } catch (e) { /* not JSON: ignored */ }
+  }));
+  es.onmessage = mine(function (ev) {
+    var data;
+    try { data = JSON.parse(ev.data); } catch (e) { return; }
+    streamEntry(data);
+  });
+  es.onerror = mine(function () {
+    if (es.readyState !== EventSource.CLOSED) { setPresence('connecting'); return; }  // the browser reconnects itself
+    // Closed for good (for example a 401): find out whether we are still signed in.
+    stream = null;
+    setPresence('offline');
+    var retry = function () { setTimeout(function () { if (me && !stream) openStream(); }, 3000); };
+    call('GET', '/api/agent/me').then(retry, retry);
+  });
+}
+function closeStream() {
+  if (stream) { stream.close(); stream = null; }
+}
+
+function streamEntry(data) {
+  var s = data && data.ticket, e = data && data.event;
+  if (!s || !s.id) return;
+  var wasNew = live[s.id] && X.isNew(live[s.id]);
+  if (inflight) recent.push(s);
+  upsert(s);
+  if (e) {
+    conversationEvent(s.id, e);
+    if (((e.type === 'message' || e.type === 'attachment') && e.by && e.by.kind === 'visitor') || e.type === 'visitor.left') stopTyping(s.id);
+    var kind = X.notice(s, e, meId(), inView(s.id), now());
+    if (kind) alertAgent(kind, s, e);
+  }
+  if (!wasNew && X.isNew(s)) announce(t('newChat', { name: displayName(s), n: s.visitorMessages }));
+  scheduleRender();
+}
+
+function upsert(s) {
+  var old = live[s.id] || fetched[s.id];
+  if (old && old.lastSeq > s.lastSeq) return;  // an older copy than the one we show
+  if (s.status !== 'closed') live[s.id] = s; else delete live[s.id];
+  if (fetched[s.id] || (s.status === 'closed' && (filters.status === 'closed' || filters.status === 'all'))) fetched[s.id] = s;
+  if (conv && conv.id === s.id && (!conv.summary || conv.summary.lastSeq <= s.lastSeq)) { conv.summary = s; convChanged(); }
+}
+
+// ---- the list: loading
+
+function fetchTickets(query) {
+  return call('GET', '/api/agent/tickets?' + query).then(function (res) {
+    if (!res.ok) throw new Error(errorOf(res).message);
+    return res.body;
+  });
 }
 
 function reload() {
   if (!me) return;
-  var gen = session, from = recent.length;
+  var from = recent.length;
   inflight++;
   function done() {
     inflight--;
@@ -221,186 +342,743 @@ function reload() {
     if (inflight === 0) recent = [];
     return mine;
   }
-  api('GET', '/api/agent/tickets?status=open').then(function (res) {
-    if (gen !== session) return;  // signed out (or in again) meanwhile
-    var mine = done();
-    if (res.status === 401) return showSignIn(L.sessionEnded);
-    if (!res.ok) { inboxAlert.textContent = t('listFailed', { m: errorOf(res).message }); return; }
+  fetchTickets('status=active&limit=1000').then(function (body) {
+    var mine = done(), old = live;
     inboxAlert.textContent = '';
-    var old = tickets;
-    tickets = {};
-    (res.body.tickets || []).forEach(function (s) { tickets[s.id] = s; });
+    live = {};
+    (body.tickets || []).forEach(function (s) { live[s.id] = s; });
     Object.keys(old).forEach(function (id) {
-      if (tickets[id] && old[id].lastSeq > tickets[id].lastSeq) tickets[id] = old[id];
+      if (live[id] && old[id].lastSeq > live[id].lastSeq) live[id] = old[id];
     });
     // What the stream brought while this request was on its way may be newer than its answer.
     mine.forEach(upsert);
+    if (conv && live[conv.id]) upsert(live[conv.id]);
+    fillFilterOptions();
     render();
-  }, function () {
-    if (gen !== session) return;
+  }, function (e) {
     done();
-    inboxAlert.textContent = L.network;
+    inboxAlert.textContent = t('listFailed', { m: e && e.message || L.network });
+  });
+  if (filters.status === 'closed' || filters.status === 'all') refetch();
+}
+
+/** Closed tickets come from the server, with the filters (the live set holds the active ones). */
+var fetchGen = 0, searchTimer = 0;
+function refetch() {
+  var gen = ++fetchGen;
+  fetched = {};
+  fetchedTotal = 0;
+  if (!me || (filters.status !== 'closed' && filters.status !== 'all')) { render(); return; }
+  var q = new URLSearchParams({ status: 'closed', limit: '200' });
+  if (filters.widget) q.set('widget', filters.widget);
+  if (filters.tag) q.set('tag', filters.tag);
+  if (filters.assignee) q.set('assignee', filters.assignee);
+  if (filters.q.trim()) q.set('q', filters.q.trim());
+  $('tickets').setAttribute('aria-busy', 'true');
+  fetchTickets(q.toString()).then(function (body) {
+    if (gen !== fetchGen) return;
+    $('tickets').removeAttribute('aria-busy');
+    (body.tickets || []).forEach(function (s) { if (!live[s.id]) fetched[s.id] = s; });
+    fetchedTotal = body.total || 0;
+    render();
+  }, function (e) {
+    if (gen !== fetchGen) return;
+    $('tickets').removeAttribute('aria-busy');
+    inboxAlert.textContent = t('listFailed', { m: e && e.message || L.network });
   });
 }
 
-function displayName(s) { return s.visitorName || s.visitorEmail || L.visitor; }
-
-function render() {
-  var focused = document.activeElement && document.activeElement.closest && document.activeElement.closest('li[data-ticket]');
-  focused = focused && focused.getAttribute('data-ticket');
-  var rows = Object.keys(tickets).map(function (id) { return tickets[id]; });
-  rows.sort(function (a, b) {
-    var x = a.lastMessageAt || a.createdAt, y = b.lastMessageAt || b.createdAt;
-    return x < y ? 1 : x > y ? -1 : 0;
-  });
-  var frag = document.createDocumentFragment();
-  rows.forEach(function (s) {
-    var li = document.createElement('li');
-    li.setAttribute('data-ticket', s.id);
-    var name = document.createElement('span');
-    name.className = 't-name';
-    name.textContent = displayName(s);
-    var widget = document.createElement('span');
-    widget.className = 't-widget';
-    widget.textContent = widgetNames[s.widget] || s.widget;
-    var preview = document.createElement('span');
-    preview.className = 't-preview';
-    preview.textContent = s.lastMessagePreview || L.noMessage;
-    var unread = document.createElement('span');
-    unread.className = 't-unread';
-    unread.textContent = s.unreadByAgent > 0 ? t('unread', { n: s.unreadByAgent }) : '';
-    var open = document.createElement('button');
-    open.type = 'button';
-    open.className = 't-open';
-    if (conv && conv.id === s.id) open.setAttribute('aria-current', 'true');
-    open.append(name, widget, preview, unread);
-    li.append(open);
-    frag.append(li);
-  });
-  list.textContent = '';
-  list.append(frag);
-  $('empty').hidden = rows.length > 0;
-  // the list is redrawn on every update: the focus stays on its ticket
-  var again = focused && list.querySelector('li[data-ticket="' + CSS.escape(focused) + '"] button');
-  if (again) again.focus();
+function loadAgents() {
+  agentsAt = Date.now();
+  call('GET', '/api/agent/agents').then(function (res) {
+    if (!res.ok) return;  // a server without the list: the picker offers me and the current assignee
+    agents = res.body.agents || [];
+    fillFilterOptions();
+    if (conv) renderPanel();
+  }, function () { /* kept as it was */ });
 }
 
-list.addEventListener('click', function (ev) {
-  var li = ev.target.closest('li[data-ticket]');
-  if (li) openConversation(li.getAttribute('data-ticket'));
+// ---- the list: filters
+
+var fStatus = $('f-status'), fWidget = $('f-widget'), fTag = $('f-tag'), fAssignee = $('f-assignee'), fSearch = $('f-search');
+
+/** Rebuilds a select's options after its first `keep` ones, keeping the chosen value. */
+function setOptions(select, keep, options) {
+  var value = select.value;
+  while (select.options.length > keep) select.remove(keep);
+  options.forEach(function (o) { select.append(h('option', { value: o[0], text: o[1] })); });
+  select.value = value;
+  if (select.value !== value) {  // gone from the list: kept as an option, so the filter stays what it is
+    select.append(h('option', { value: value, text: value }));
+    select.value = value;
+  }
+}
+
+function fillFilterOptions() {
+  if (!me) return;
+  setOptions(fWidget, 1, (me.widgets || []).map(function (w) { return [w.id, w.name]; }));
+  var names = {};
+  (agents || []).forEach(function (a) { if (a.id !== meId()) names[a.id] = a.name; });
+  allTickets().forEach(function (s) { if (s.assignee && s.assignee !== meId() && !names[s.assignee]) names[s.assignee] = s.assigneeName || s.assignee; });
+  setOptions(fAssignee, 3, Object.keys(names).sort(function (a, b) { return names[a].localeCompare(names[b], lang); })
+    .map(function (id) { return [id, names[id]]; }));
+  fillTagOptions();
+}
+function fillTagOptions() {
+  var tags = {};
+  allTickets().forEach(function (s) { (s.tags || []).forEach(function (x) { tags[x] = 1; }); });
+  var list = Object.keys(tags).sort();
+  if (list.join('\n') === fTag.getAttribute('data-list')) return;
+  fTag.setAttribute('data-list', list.join('\n'));
+  setOptions(fTag, 1, list.map(function (x) { return [x, x]; }));
+  var dl = $('tag-options');
+  dl.textContent = '';
+  list.forEach(function (x) { dl.append(h('option', { value: x })); });
+}
+
+function onFilter() {
+  var before = filters;
+  filters = { status: fStatus.value, widget: fWidget.value, tag: fTag.value, assignee: fAssignee.value, q: fSearch.value };
+  var server = filters.status === 'closed' || filters.status === 'all';
+  if (!server) { if (Object.keys(fetched).length) { fetched = {}; fetchGen++; } render(); return; }
+  if (before.q !== filters.q && before.status === filters.status && before.widget === filters.widget &&
+      before.tag === filters.tag && before.assignee === filters.assignee) {
+    render();
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(refetch, 250);
+    return;
+  }
+  refetch();
+}
+[fStatus, fWidget, fTag, fAssignee].forEach(function (s) { s.addEventListener('change', onFilter); });
+fSearch.addEventListener('input', onFilter);
+fSearch.addEventListener('keydown', function (ev) {
+  if (ev.key === 'Enter') { ev.preventDefault(); var first = $('tickets').querySelector('.t-open'); if (first) first.focus(); }
+  if (ev.key === 'Escape' && fSearch.value) { ev.preventDefault(); fSearch.value = ''; onFilter(); }
 });
 
-// ---- live stream
+// ---- the list: drawing
 
-function openStream() {
-  closeStream();
-  var es = stream = new EventSource('/api/agent/live');
-  // hello: a new stream (nothing to resume); reset: a resume the server could not serve
-  es.addEventListener('hello', function () { reload(); refreshConversation(); });
-  es.addEventListener('reset', function () { reload(); refreshConversation(); });
-  es.onmessage = function (ev) {
-    var data;
-    try { data = JSON.parse(ev.data); } catch (e) { return; }
-    var s = data && data.ticket;
-    if (!s || !s.id) return;
-    if (data.event) conversationEvent(s, data.event);
-    if (inflight) recent.push(s);
-    if (!tickets[s.id] && s.status === 'open') $('announce').textContent = t('newChat', { name: displayName(s) });
-    upsert(s);
-    render();
-  };
-  es.onerror = function () {
-    if (es !== stream || es.readyState !== EventSource.CLOSED) return;  // the browser reconnects itself
-    // Closed for good (for example a 401): find out whether we are still signed in.
-    stream = null;
-    api('GET', '/api/agent/me').then(function (res) {
-      if (res.status === 401) showSignIn(L.sessionEnded);
-      else if (me) setTimeout(function () { if (me && !stream) openStream(); }, 3000);
-    }, function () {
-      if (me) setTimeout(function () { if (me && !stream) openStream(); }, 3000);
+var SECTION_KEYS = { new: 'secNew', mine: 'secMine', team: 'secTeam', unassigned: 'secUnassigned', others: 'secOthers' };
+var sectionEls = {}, rows = {}, renderQueued = false;
+
+function resetList() {
+  var box = $('tickets');
+  box.textContent = '';
+  rows = {};
+  sectionEls = {};
+  X.SECTIONS.forEach(function (k) {
+    var count = h('span', { class: 'n' });
+    var ul = h('ul', { role: 'list' });
+    var el = h('section', { class: 'sec', 'data-section': k, 'aria-labelledby': 'sec-' + k, hidden: '' },
+      h('h2', { id: 'sec-' + k }, h('span', { text: L[SECTION_KEYS[k]] }), count), ul);
+    sectionEls[k] = { el: el, ul: ul, count: count };
+    box.append(el);
+  });
+  $('empty').hidden = true;
+  $('inbox-total').textContent = '';
+}
+
+function allTickets() {
+  var byId = {}, id;
+  for (id in fetched) byId[id] = fetched[id];
+  for (id in live) if (!byId[id] || byId[id].lastSeq <= live[id].lastSeq) byId[id] = live[id];
+  return Object.keys(byId).map(function (k) { return byId[k]; });
+}
+
+function currentSections() {
+  var list = allTickets();
+  if (filters.status === 'closed') list = list.filter(function (s) { return s.status === 'closed'; });
+  if (filters.q.trim()) list = X.filter(list, { status: 'all', q: filters.q });
+  return X.sections(list, meId(), myTeams(), { status: filters.status, widget: filters.widget, tag: filters.tag, assignee: filters.assignee });
+}
+
+function scheduleRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  Promise.resolve().then(function () { renderQueued = false; render(); });
+}
+
+function render() {
+  if (!me) return;
+  var active = document.activeElement, focused = active && active.closest && active.closest('#tickets li[data-ticket]');
+  focused = focused && focused.getAttribute('data-ticket');
+  var sec = currentSections(), shown = {};
+  order = X.order(sec);
+  X.SECTIONS.forEach(function (k) {
+    var box = sectionEls[k], prev = null;
+    box.el.hidden = !sec[k].length;
+    box.count.textContent = sec[k].length;
+    sec[k].forEach(function (s) {
+      var r = rows[s.id] || (rows[s.id] = makeRow(s.id));
+      fillRow(r, s);
+      shown[s.id] = 1;
+      var want = prev ? prev.nextSibling : box.ul.firstChild;
+      if (r.li !== want) box.ul.insertBefore(r.li, want);
+      prev = r.li;
     });
-  };
-}
-function closeStream() {
-  if (stream) { stream.close(); stream = null; }
+  });
+  Object.keys(rows).forEach(function (id) { if (!shown[id]) { rows[id].li.remove(); delete rows[id]; } });
+  var n = order.length, filtered = filters.widget || filters.tag || filters.assignee || filters.q.trim() || filters.status !== 'active';
+  $('empty').textContent = filtered ? L.noMatch : L.noTickets;
+  $('empty').hidden = n > 0;
+  $('inbox-total').textContent = fetchedTotal > Object.keys(fetched).length ?
+    t('showingSome', { n: Object.keys(fetched).length, total: fetchedTotal }) : n ? t('nTickets', { n: n }) : '';
+  // the rows move as they are redrawn: the focus stays on its ticket
+  if (focused && rows[focused] && document.activeElement !== rows[focused].btn &&
+      (!document.activeElement || document.activeElement === document.body)) rows[focused].btn.focus();
+  fillTagOptions();
+  updateTitle();
 }
 
-// ---- one conversation: its messages and files, a reply box, uploads (upload.js)
+function makeRow(id) {
+  var r = { id: id };
+  r.dev = h('span', { class: 't-dev', 'data-p': 'device', role: 'img' });
+  r.name = h('span', { class: 't-name', 'data-p': 'name' });
+  r.time = h('span', { class: 't-time', 'data-p': 'time' });
+  r.widget = h('span', { class: 't-widget', 'data-p': 'widget' });
+  r.preview = h('span', { class: 't-preview', 'data-p': 'preview' });
+  r.top = h('span', { class: 't-top' }, r.name, r.time);
+  r.mid = h('span', { class: 't-mid' }, r.widget);
+  r.bot = h('span', { class: 't-bot' }, r.preview);
+  r.btn = h('button', { type: 'button', class: 't-open' }, r.dev, h('span', { class: 't-body' }, r.top, r.mid, r.bot));
+  r.li = h('li', { 'data-ticket': id, class: 't-row' }, r.btn);
+  return r;
+}
 
-var conv = null;          // {id, summary, seen: {seq: 1}, loaded, early: [events that came before the load]}
-var trays = {};           // ticket id → {el, tray, o}: uploads go on while another ticket is shown
-var limits = {};          // widget id → {max, n} from its public config (the server checks them anyway)
+/** An optional part of a row: created, updated or removed. */
+function part(r, key, want, make, parent, before) {
+  if (!want) { if (r[key]) { r[key].remove(); r[key] = null; } return null; }
+  if (!r[key]) { r[key] = make(); parent.insertBefore(r[key], before || null); }
+  return r[key];
+}
+
+function fillRow(r, s) {
+  var name = displayName(s), left = !!s.visitorLeft, isNew = X.isNew(s), mine = s.assignee === meId();
+  if (r.name.textContent !== name) r.name.textContent = name;
+  r.dev.setAttribute('data-device', s.device === 'mobile' ? 'mobile' : 'desktop');
+  if (left) r.dev.setAttribute('data-left', 'true'); else r.dev.removeAttribute('data-left');
+  r.dev.setAttribute('aria-label', L[s.device === 'mobile' ? 'mobile' : 'desktop'] + (left ? ' — ' + L.visitorLeftShort : ''));
+  if (r.devKind !== s.device) { r.dev.textContent = ''; r.dev.append(icon(s.device === 'mobile' ? 'mobile' : 'desktop')); r.devKind = s.device; }
+  var wname = (widgets[s.widget] || {}).name || s.widget;
+  if (r.widget.textContent !== wname) r.widget.textContent = wname;
+  var preview = s.lastMessagePreview || (s.subject ? s.subject : L.noMessage);
+  if (r.preview.textContent !== preview) r.preview.textContent = preview;
+  var badge = part(r, 'badge', isNew, function () { return h('span', { class: 't-new', 'data-p': 'new' }); }, r.top, r.time);
+  if (badge) {
+    badge.textContent = String(s.visitorMessages || 0);
+    badge.setAttribute('aria-label', t('newBadge', { n: s.visitorMessages || 0 }));
+  }
+  var who = part(r, 'assignee', !!s.assignee, function () { return h('span', { class: 't-assignee', 'data-p': 'assignee' }); }, r.mid);
+  if (who) who.textContent = mine ? t('youName', { name: s.assigneeName || me.agent.name }) : s.assigneeName || s.assignee;
+  var st = part(r, 'status', s.status !== 'open', function () { return h('span', { class: 't-assignee t-status' }); }, r.mid);
+  if (st) st.textContent = L[s.status === 'closed' ? 'stClosed' : 'stPending'];
+  part(r, 'typing', (typingUntil[s.id] || 0) > Date.now(), function () {
+    return h('span', { class: 't-typing', role: 'img', 'aria-label': L.typingShort }, h('i'), h('i'), h('i'));
+  }, r.bot, r.preview.nextSibling);
+  var unread = !isNew && mine && s.unreadByAgent > 0 && !(conv && conv.id === s.id);
+  var u = part(r, 'unread', unread, function () { return h('span', { class: 't-unread', 'data-p': 'unread' }); }, r.bot);
+  if (u) { u.textContent = String(s.unreadByAgent); u.setAttribute('aria-label', t('unread', { n: s.unreadByAgent })); }
+  r.li.classList.toggle('unread', unread);
+  if (conv && conv.id === s.id) r.btn.setAttribute('aria-current', 'true'); else r.btn.removeAttribute('aria-current');
+  r.summary = s;
+  tickRow(r);
+}
+
+/** The parts of a row that move with the clock: the response timer and the time. */
+function tickRow(r) {
+  var s = r.summary, at = s.lastMessageAt || s.createdAt, n = now();
+  var time = X.shortTime(at, n, lang);
+  if (r.time.textContent !== time) { r.time.textContent = time; r.time.title = dateTime(at, true); }
+  var tm = X.timer(s, n, (widgets[s.widget] || {}).targetResponseSeconds);
+  var el = part(r, 'timer', !!tm, function () { return h('span', { class: 't-timer', 'data-p': 'timer' }); }, r.bot, r.unread);
+  if (el) paintTimer(el, tm);
+}
+function paintTimer(el, tm) {
+  el.textContent = X.clock(tm.elapsed);
+  el.setAttribute('data-colour', tm.colour);
+  if (tm.expired) el.setAttribute('data-expired', 'true'); else el.removeAttribute('data-expired');
+  var label = tm.expired ? t('timerOverdue', { time: X.clock(tm.elapsed), over: X.clock(-tm.left) }) :
+    t('timerLeft', { time: X.clock(tm.elapsed), left: X.clock(tm.left) });
+  el.setAttribute('aria-label', label);
+  el.title = label;
+}
+
+/** Every second (and when a test calls it): timers, times, the conversation's timer. */
+function tick() {
+  if (!me) return;
+  Object.keys(rows).forEach(function (id) { tickRow(rows[id]); });
+  var el = P('conv-timer'), tm = conv && conv.summary && X.timer(conv.summary, now(), (widgets[conv.summary.widget] || {}).targetResponseSeconds);
+  el.hidden = !tm;
+  if (tm) paintTimer(el, tm);
+}
+hooks.tick = tick;
+setInterval(function () { (window.ParleyAgent && window.ParleyAgent.tick || tick)(); }, 1000);
+
+$('tickets').addEventListener('click', function (ev) {
+  var li = ev.target.closest('li[data-ticket]');
+  if (li) openConversation(li.getAttribute('data-ticket'), { focus: 'row' });
+});
+
+// ---- the tab's title, notifications, sound
+
+function inView(id) { return !!(conv && conv.id === id && !document.hidden); }
+
+function updateTitle() {
+  if (!me) return;
+  var list = Object.keys(live).map(function (id) {
+    var s = live[id];
+    return inView(id) && s.unreadByAgent ? Object.assign({}, s, { unreadByAgent: 0 }) : s;
+  });
+  document.title = X.title(L.pageTitle, X.titleCount(list, meId()));
+}
+document.addEventListener('visibilitychange', function () { if (me) { updateTitle(); scheduleRender(); } });
+
+var notifyBtn = P('notify');
+function updateNotifyButton() {
+  notifyBtn.hidden = !('Notification' in window) || Notification.permission !== 'default';
+}
+try {
+  navigator.permissions.query({ name: 'notifications' }).then(function (p) { p.onchange = updateNotifyButton; }, function () {});
+} catch (e) { /* no Permissions API: the button updates on its click */ }
+notifyBtn.addEventListener('click', function () {
+  var done = function () { updateNotifyButton(); if (notifyBtn.hidden) $('signout').focus(); };
+  try {
+    var p = Notification.requestPermission(done);
+    if (p && p.then) p.then(done, done);
+  } catch (e) { done(); }
+});
+
+// The sound: WebAudio, started by the agent's first click or key (browsers refuse sound before that).
+var audio = null, soundBtn = P('sound'), soundOn = true;
+try { soundOn = localStorage.getItem('parley-agent-sound') !== 'off'; } catch (e) { /* private mode: on */ }
+soundBtn.setAttribute('aria-pressed', String(soundOn));
+soundBtn.addEventListener('click', function () {
+  soundOn = !soundOn;
+  soundBtn.setAttribute('aria-pressed', String(soundOn));
+  try { localStorage.setItem('parley-agent-sound', soundOn ? 'on' : 'off'); } catch (e) { /* kept for this page */ }
+});
+function unlockAudio() {
+  var C = window.AudioContext || window.webkitAudioContext;
+  if (!audio && C) { try { audio = new C(); } catch (e) { audio = null; } }
+  if (audio && audio.state === 'suspended') audio.resume().catch(function () {});
+}
+document.addEventListener('pointerdown', unlockAudio, true);
+// keys that count as a gesture (Chrome warns about an AudioContext made on a modifier or Escape)
+document.addEventListener('keydown', function (ev) { if (ev.key.length === 1 || ev.key === 'Enter') unlockAudio(); }, true);
+function playSound(kind) {
+  if (!soundOn || !audio || audio.state !== 'running') return;
+  var t0 = audio.currentTime, notes = kind === 'new' ? [[659, 0], [880, 0.13], [1175, 0.26]] : [[784, 0], [988, 0.12]];
+  notes.forEach(function (n) {
+    var o = audio.createOscillator(), g = audio.createGain();
+    o.type = 'sine';
+    o.frequency.value = n[0];
+    g.gain.setValueAtTime(0.0001, t0 + n[1]);
+    g.gain.exponentialRampToValueAtTime(0.12, t0 + n[1] + 0.02);
+    g.gain.exponentialRampToValueAtTime(0.0001, t0 + n[1] + 0.22);
+    o.connect(g);
+    g.connect(audio.destination);
+    o.start(t0 + n[1]);
+    o.stop(t0 + n[1] + 0.25);
+  });
+}
+
+function alertAgent(kind, s, e) {
+  playSound(kind);
+  if (!('Notification' in window) || Notification.permission !== 'granted') return;
+  var name = displayName(s), body = e.text || (e.attachment && e.attachment.name) || '';
+  try {
+    var n = new Notification(t(kind === 'new' ? 'notifyNew' : 'notifyMessage', { name: name }),
+      { body: body.slice(0, 180), tag: 'parley-' + s.id, lang: lang });
+    n.onclick = function () { window.focus(); openConversation(s.id, { focus: 'reply' }); n.close(); };
+  } catch (err) { /* some browsers only notify from a service worker: the sound and the title remain */ }
+}
+
+// ---- one conversation
+
+var conv = null;     // {id, summary, seen: {seq: 1}, loaded, early: [], previous: [], contact}
 var convGen = 0;
+var trays = {};      // ticket id → {el, tray, o}: uploads go on while another ticket is shown
+var limits = {};     // widget id → {max, n} from its public config (the server checks them anyway)
+var drafts = {};     // ticket id → unsent reply text
+var wrapupFor = {};  // ticket id → true while its wrap-up waits for Done
+var noteMode = false, lastTyping = null, typingTimer = 0;
 var events = $('events'), reply = $('reply'), convAlert = $('conv-alert'), slot = $('tray-slot'), fileInput = $('file');
-var DOWNLOAD_ICON = 'M12 4v11m-5-5l5 5 5-5M5 20h14';
+var app = $('app'), composer = $('composer'), sendBtn = P('send'), noteBtn = P('note-mode');
 
-function clientId() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 10); }
-
-function openConversation(id) {
+function openConversation(id, opts) {
+  opts = opts || {};
+  if (conv && conv.id === id) { focusAfterOpen(opts.focus); return; }
+  saveDraft();
   var gen = ++convGen;
-  var summary = tickets[id];
-  conv = { id: id, summary: summary, seen: {}, loaded: false, early: [] };
+  var summary = live[id] || fetched[id] || null;
+  conv = { id: id, summary: summary, seen: {}, loaded: false, early: [], previous: [], contact: null };
+  app.classList.add('has-conv');
   $('conv').hidden = false;
-  $('panes').classList.add('open');
-  $('conv-title').textContent = summary ? displayName(summary) : L.loadingConversation;
-  $('conv-meta').textContent = '';
+  $('conv-empty').hidden = true;
+  $('panel').hidden = false;
   convAlert.textContent = '';
+  $('panel-alert').textContent = '';
   events.textContent = '';
   events.setAttribute('aria-busy', 'true');
+  hideTyping();
+  setNoteMode(false);
+  reply.value = drafts[id] || '';
+  autosize();
+  closeCanned();
+  lastTyping = null;
+  $('wrapup').hidden = true;
   showTray(id);
-  render();
-  $('conv-title').focus();
-  api('GET', '/api/agent/tickets/' + encodeURIComponent(id)).then(function (res) {
+  if (!summary) $('conv-title').textContent = L.loadingConversation;
+  convChanged();
+  scheduleRender();
+  focusAfterOpen(opts.focus);
+  if (Date.now() - agentsAt > 15000) loadAgents();
+  call('GET', ticketPath(id)).then(function (res) {
     if (gen !== convGen) return;  // another ticket was opened meanwhile
-    if (res.status === 401) return showSignIn(L.sessionEnded);
     events.removeAttribute('aria-busy');
     if (!res.ok) { convAlert.textContent = t('conversationFailed', { m: errorOf(res).message }); return; }
-    var s = conv.summary = res.body.ticket;
     conv.loaded = true;
-    $('conv-title').textContent = displayName(s);
-    $('conv-meta').textContent = [widgetNames[s.widget] || s.widget, s.visitorEmail, s.subject].filter(Boolean).join(' · ');
+    conv.previous = res.body.previous || [];
+    conv.contact = res.body.contact === true;
+    conv.summary = null;
+    upsert(res.body.ticket);
+    if (!conv.summary) { conv.summary = live[id] || fetched[id] || res.body.ticket; convChanged(); }
     (res.body.events || []).concat(conv.early).forEach(addEvent);
     conv.early = [];
-    if (!events.firstChild) events.append(note(L.noMessages));
+    if (!events.firstChild) events.append(emptyNote(L.noMessages));
     events.scrollTop = events.scrollHeight;
-    loadLimits(id, s.widget);
+    loadLimits(id, conv.summary.widget);
+    if (wrapupFor[id] && conv.summary.status === 'closed') showWrapup(false);
+    if (X.openMode(conv.summary, meId()) === 'join') joinTicket(id, gen);
+    scheduleRender();
   }, function () {
     if (gen !== convGen) return;
     events.removeAttribute('aria-busy');
-    convAlert.textContent = L.network;
+    convAlert.textContent = t('conversationFailed', { m: L.network });
   });
+}
+
+/** POST .../open: assigns the ticket to me if nobody has it, and the visitor sees that I joined. */
+function joinTicket(id, gen) {
+  return call('POST', ticketPath(id, 'open')).then(function (res) {
+    if (gen !== undefined && gen !== convGen) return;
+    if (res.ok) applyResult(res.body, id);
+    else convAlert.textContent = t('openFailed', { m: errorOf(res).message });
+  }, function () { convAlert.textContent = t('openFailed', { m: L.network }); });
+}
+
+function focusAfterOpen(how) {
+  if (how === 'reply' && !reply.disabled) reply.focus();
+  else if (how === 'reply' || how === 'title') $('conv-title').focus();
+  else if (how === 'row' && rows[conv.id]) rows[conv.id].btn.focus();
 }
 
 // What the stream may have missed (a new stream after a break): the open ticket's events again.
 function refreshConversation() {
   if (!conv || !conv.loaded) return;
   var gen = convGen, id = conv.id;
-  api('GET', '/api/agent/tickets/' + encodeURIComponent(id)).then(function (res) {
-    if (gen === convGen && res.ok && res.body) (res.body.events || []).forEach(addEvent);
+  call('GET', ticketPath(id)).then(function (res) {
+    if (gen !== convGen || !res.ok || !res.body) return;
+    upsert(res.body.ticket);
+    (res.body.events || []).forEach(addEvent);
   }, function () { /* the next update or reload will do */ });
 }
 
 function closeConversation() {
+  saveDraft();
   convGen++;
   conv = null;
+  closeDialogs();
+  app.classList.remove('has-conv', 'panel-open');
+  P('details').setAttribute('aria-expanded', 'false');
   $('conv').hidden = true;
-  $('panes').classList.remove('open');
+  $('panel').hidden = true;
+  $('conv-empty').hidden = false;
   slot.textContent = '';
   events.textContent = '';
+  hideTyping();
 }
+
+function saveDraft() { if (conv) drafts[conv.id] = reply.value; }
 
 $('conv-close').addEventListener('click', function () {
   var id = conv && conv.id;
   closeConversation();
   render();
-  var row = id && list.querySelector('li[data-ticket="' + CSS.escape(id) + '"] button');
-  (row || $('inbox-title')).focus();
+  var row = id && rows[id];
+  (row ? row.btn : $('inbox-title')).focus();
 });
 
-// Each ticket has its own tray, kept while others are shown. Without upload.js: no attach button.
-var Tus = window.ParleyTus;
-$('attach').hidden = !Tus;
+/** Everything that depends on the open ticket's summary: header, read-only state, composer, panel. */
+function convChanged() {
+  if (!conv) return;
+  var s = conv.summary;
+  if (!s) return;
+  var mode = X.openMode(s, meId()), closed = mode === 'closed', readonly = mode === 'readonly';
+  $('conv-title').textContent = displayName(s);
+  paintAvatar($('conv-avatar'), s);
+  $('conv-meta').textContent = [(widgets[s.widget] || {}).name || s.widget, s.visitorEmail, s.subject, '#' + s.id]
+    .filter(Boolean).join(' · ');
+  P('readonly').hidden = !readonly;
+  $('readonly-text').textContent = t('assignedTo', { name: s.assigneeName || s.assignee || '' });
+  P('end').hidden = closed;
+  P('reopen').hidden = !closed;
+  P('visitor-left').hidden = !s.visitorLeft || closed;
+  var wrap = !!wrapupFor[s.id] && closed;
+  $('wrapup').hidden = !wrap || $('wrapup').hidden;
+  composer.hidden = closed;
+  $('closed-bar').hidden = !closed || !$('wrapup').hidden;
+  var off = readonly || closed;
+  reply.disabled = off;
+  sendBtn.disabled = off;
+  noteBtn.disabled = off;
+  $('attach').disabled = off || noteMode;
+  if (off) closeCanned();
+  reply.placeholder = readonly ? L.readonlyPlaceholder : noteMode ? L.notePlaceholder : L.replyPlaceholder;
+  tick();
+  renderPanel();
+}
 
+// ---- events in the conversation
+
+function conversationEvent(id, e) {
+  if (!conv || id !== conv.id || !e) return;
+  if (!conv.loaded) { conv.early.push(e); return; }
+  addEvent(e);
+}
+
+function emptyNote(text) {
+  return h('p', { class: 'muted', 'data-empty': '', text: text });
+}
+
+function sizeText(n) { return Tus ? Tus.size(n, t, lang) : n + ' B'; }
+
+function dispositionLabels() {
+  var r = {};
+  (me && me.dispositions || []).forEach(function (d) { r[d.code] = d.label; });
+  return r;
+}
+
+function senderName(by) {
+  by = by || {};
+  if (by.kind === 'visitor') return by.name || (conv && conv.summary && displayName(conv.summary)) || L.visitor;
+  return by.name || (by.kind === 'bot' ? L.bot : L.agent);
+}
+
+function renderEvent(e) {
+  var by = e.by || {}, kind = by.kind || 'system';
+  if (e.type === 'message' || e.type === 'attachment' || e.type === 'note') {
+    var note = e.type === 'note';
+    var item = h('div', { class: 'ev ' + kind + (note ? ' note' : ''), 'data-seq': e.seq, 'data-type': e.type, 'data-kind': kind });
+    var head = h('p', { class: 'ev-head' });
+    if (note) head.append(h('span', { class: 'ev-label' }, icon('note', 13), L.internalNote));
+    head.append(h('span', { class: 'ev-by', text: senderName(by) }), timeEl(e.at));
+    var body = h('div', { class: 'ev-body' });
+    if (e.text) body.append(e.text);
+    if (e.attachment) body.append.apply(body, attachmentParts(e.attachment));
+    item.append(head, body);
+    return item;
+  }
+  var text = X.systemLine(e, lang, dispositionLabels());
+  if (text == null) return null;
+  // the time is drawn from data-time by the style sheet, so that the line's text is the sentence alone
+  return h('div', { class: 'ev system sys', 'data-seq': e.seq, 'data-type': e.type, 'data-kind': kind },
+    h('p', { 'data-time': dateTime(e.at), title: dateTime(e.at, true), text: text }));
+}
+
+function attachmentParts(a) {
+  var link = h('a', { class: 'ev-file', href: '/api/attachments/' + encodeURIComponent(a.id), download: a.name,
+    'data-attachment': a.id, 'aria-label': t('download', { name: a.name }) + ' (' + sizeText(a.size) + ')' },
+    icon('download'), h('span', { text: a.name }), h('span', { class: 'ev-size', text: sizeText(a.size) }));
+  var out = [link];
+  if (/^image\/(png|jpeg|gif|webp)$/.test(a.type)) {
+    var img = h('img', { class: 'ev-preview', alt: '', loading: 'lazy', src: link.href + '?inline=1' });
+    img.onerror = function () { img.remove(); };
+    out.push(img);
+  }
+  return out;
+}
+
+function addEvent(e) {
+  if (!conv || !e || conv.seen[e.seq]) return;
+  conv.seen[e.seq] = 1;
+  var item = renderEvent(e);
+  if (!item) return;
+  var nearEnd = events.scrollHeight - events.scrollTop - events.clientHeight < 80;
+  var empty = events.querySelector('[data-empty]');
+  if (empty) empty.remove();
+  // in seq order (the stream and an action's answer may come in either order)
+  var after = null;
+  for (var c = events.lastElementChild; c && +c.getAttribute('data-seq') > e.seq; c = c.previousElementSibling) after = c;
+  events.insertBefore(item, after);
+  if (nearEnd || (e.by && e.by.id === meId())) events.scrollTop = events.scrollHeight;
+}
+
+// ---- typing, both ways
+
+function typingSignal(d) {
+  if (!d || !d.by || !d.ticket) return;
+  if (d.by.kind === 'agent' && d.by.id === meId()) return;
+  if (d.by.kind === 'visitor') {
+    typingUntil[d.ticket] = Date.now() + 6000;
+    if (rows[d.ticket]) fillRow(rows[d.ticket], rows[d.ticket].summary);
+    setTimeout(function () { if (rows[d.ticket]) fillRow(rows[d.ticket], rows[d.ticket].summary); }, 6100);
+  }
+  if (!conv || conv.id !== d.ticket) return;
+  var ind = P('typing'), prev = P('typing-preview');
+  $('typing-text').textContent = d.by.kind === 'visitor' ? L.visitorTyping : t('agentTyping', { name: d.by.name || L.agent });
+  ind.hidden = false;
+  var text = d.by.kind === 'visitor' && typeof d.text === 'string' ? d.text.trim() : '';
+  prev.textContent = text;
+  prev.hidden = !text;
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(hideTyping, 6000);
+}
+function stopTyping(id) {
+  delete typingUntil[id];
+  if (conv && conv.id === id) hideTyping();
+}
+function hideTyping() {
+  clearTimeout(typingTimer);
+  P('typing').hidden = true;
+  P('typing-preview').hidden = true;
+  P('typing-preview').textContent = '';
+}
+
+reply.addEventListener('input', function () {
+  autosize();
+  updateCanned();
+  if (!conv || noteMode || reply.disabled || !reply.value.trim()) return;
+  var n = Date.now();
+  if (!X.typingDue(lastTyping, n)) return;
+  lastTyping = n;
+  api('POST', ticketPath(conv.id, 'typing')).catch(function () { /* harmless */ });
+});
+function autosize() {
+  reply.style.height = 'auto';
+  reply.style.height = Math.min(reply.scrollHeight + 2, Math.round(window.innerHeight * 0.4)) + 'px';
+}
+
+// ---- reply and notes
+
+function setNoteMode(on) {
+  noteMode = !!on;
+  noteBtn.setAttribute('aria-pressed', String(noteMode));
+  composer.classList.toggle('note', noteMode);
+  sendBtn.textContent = noteMode ? L.addNote : L.send;
+  $('reply-label').textContent = noteMode ? L.noteLabel : L.reply;
+  reply.placeholder = noteMode ? L.notePlaceholder : L.replyPlaceholder;
+  $('attach').disabled = noteMode || reply.disabled;
+}
+noteBtn.addEventListener('click', function () { setNoteMode(!noteMode); reply.focus(); });
+
+function sendReply() {
+  if (!conv || reply.disabled) return;
+  var id = conv.id, gen = convGen, text = reply.value.trim(), note = noteMode;
+  if (!note && trays[id]) trays[id].tray.s();
+  if (!text) return;
+  reply.value = '';
+  drafts[id] = '';
+  autosize();
+  closeCanned();
+  convAlert.textContent = '';
+  var restore = function (m) {
+    if (gen !== convGen) { drafts[id] = drafts[id] || text; return; }
+    convAlert.textContent = t(note ? 'noteFailed' : 'replyFailed', { m: m });
+    if (!reply.value) { reply.value = text; autosize(); }
+  };
+  var req = note ? call('POST', ticketPath(id, 'notes'), { text: text }) :
+    call('POST', ticketPath(id, 'messages'), { id: clientId(), text: text });
+  req.then(function (res) {
+    if (res.ok) { lastTyping = null; return applyResult(res.body, id); }
+    var err = errorOf(res);
+    restore(err.code === 'assigned_elsewhere' ? L.assignedElsewhere : err.code === 'ticket_closed' ? L.ticketClosed : err.message);
+    if (err.code === 'assigned_elsewhere' || err.code === 'ticket_closed') refreshConversation();
+  }, function () { restore(L.network); });
+}
+
+$('reply-form').addEventListener('submit', function (ev) { ev.preventDefault(); sendReply(); });
+reply.addEventListener('keydown', function (ev) {
+  if (cannedKey(ev)) return;
+  if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); sendReply(); }
+});
+
+// ---- canned responses: "/" at the start of the reply
+
+var picker = P('canned'), canned = { items: [], index: 0, dismissed: false, open: false };
+
+function updateCanned() {
+  var q = X.cannedQuery(reply.value);
+  if (q === null) canned.dismissed = false;
+  var mine = conv && conv.summary && me ? X.forWidget(me.canned, conv.summary.widget) : [];
+  if (q === null || canned.dismissed || !mine.length || reply.disabled) { closeCanned(); return; }
+  canned.items = X.canned(mine, conv.summary.widget, q).slice(0, 8);
+  canned.index = Math.min(canned.index, Math.max(0, canned.items.length - 1));
+  picker.textContent = '';
+  if (!canned.items.length) picker.append(h('p', { class: 'c-none', text: t('noCanned', { q: q.trim() }) }));
+  canned.items.forEach(function (c, i) {
+    var opt = h('div', { role: 'option', id: 'canned-' + i, 'data-shortcut': c.shortcut, 'aria-selected': String(i === canned.index) },
+      h('span', { class: 'c-key', text: '/' + c.shortcut }), h('span', { class: 'c-title', text: c.title }),
+      h('span', { class: 'c-text', text: c.text }));
+    opt.addEventListener('mousedown', function (ev) { ev.preventDefault(); });  // the focus stays in the reply
+    opt.addEventListener('click', function () { pickCanned(i); });
+    picker.append(opt);
+  });
+  canned.open = true;
+  picker.hidden = false;
+  reply.setAttribute('aria-expanded', 'true');
+  markCanned();
+}
+function markCanned() {
+  picker.querySelectorAll('[role=option]').forEach(function (o, i) { o.setAttribute('aria-selected', String(i === canned.index)); });
+  var cur = $('canned-' + canned.index);
+  if (cur) { reply.setAttribute('aria-activedescendant', cur.id); cur.scrollIntoView({ block: 'nearest' }); }
+  else reply.removeAttribute('aria-activedescendant');
+}
+function closeCanned() {
+  canned.open = false;
+  canned.items = [];
+  canned.index = 0;
+  picker.hidden = true;
+  picker.textContent = '';
+  reply.setAttribute('aria-expanded', 'false');
+  reply.removeAttribute('aria-activedescendant');
+}
+function pickCanned(i) {
+  var c = canned.items[i];
+  if (!c) return;
+  reply.value = c.text;
+  closeCanned();
+  autosize();
+  reply.focus();
+  reply.setSelectionRange(reply.value.length, reply.value.length);
+}
+/** Keys of the open picker: arrows move, Enter or Tab inserts, Escape closes. true when the key was used. */
+function cannedKey(ev) {
+  if (!canned.open) return false;
+  var n = canned.items.length;
+  if (ev.key === 'Escape') { canned.dismissed = true; closeCanned(); ev.preventDefault(); return true; }
+  if (!n) return false;
+  if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+    if (ev.altKey) return false;
+    canned.index = (canned.index + (ev.key === 'ArrowDown' ? 1 : n - 1)) % n;
+    markCanned();
+    ev.preventDefault();
+    return true;
+  }
+  if ((ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) || ev.key === 'Tab') {
+    ev.preventDefault();
+    pickCanned(canned.index);
+    return true;
+  }
+  return false;
+}
+reply.addEventListener('blur', function () { setTimeout(function () { if (document.activeElement !== reply) closeCanned(); }, 150); });
+
+// ---- files: each ticket has its own tray (upload.js), kept while others are shown
+
+$('attach').hidden = !Tus;
 function showTray(id) {
   if (!Tus) return;
   var x = trays[id];
@@ -412,7 +1090,6 @@ function showTray(id) {
   slot.textContent = '';
   slot.append(x.el);
 }
-
 function loadLimits(id, widget) {
   var apply = function (l) { if (trays[id]) { trays[id].o.max = l.max; trays[id].o.n = l.n; } };
   if (limits[widget]) return apply(limits[widget]);
@@ -420,122 +1097,8 @@ function loadLimits(id, widget) {
     if (res.ok && res.body) apply(limits[widget] = { max: res.body.maxFileSize, n: res.body.maxFiles });
   }, function () { /* no limits known: the server says */ });
 }
-
-function conversationEvent(summary, e) {
-  if (!conv || summary.id !== conv.id) return;
-  if (!conv.loaded) { conv.early.push(e); return; }
-  addEvent(e);
-}
-
-function note(text) {
-  var p = document.createElement('p');
-  p.className = 'muted';
-  p.setAttribute('data-empty', '');
-  p.textContent = text;
-  return p;
-}
-
-function when(at) {
-  var d = new Date(at);
-  if (isNaN(d)) return '';
-  var today = new Date().toDateString() === d.toDateString();
-  return d.toLocaleString(lang, today ? { hour: '2-digit', minute: '2-digit' } :
-    { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
-}
-
-function sizeText(n) { return Tus ? Tus.size(n, t, lang) : n + ' B'; }
-
-function addEvent(e) {
-  if (!conv || !e || conv.seen[e.seq]) return;
-  conv.seen[e.seq] = 1;
-  if (e.type !== 'message' && e.type !== 'attachment') return;
-  var by = e.by || {};
-  var nearEnd = events.scrollHeight - events.scrollTop - events.clientHeight < 60;
-  var item = document.createElement('div');
-  item.className = 'ev ' + by.kind;
-  item.setAttribute('data-seq', e.seq);
-  item.setAttribute('data-kind', by.kind);
-  var head = document.createElement('p');
-  head.className = 'ev-head';
-  var who = document.createElement('span');
-  who.className = 'ev-by';
-  var s = tickets[conv.id] || conv.summary;
-  who.textContent = by.kind === 'visitor' ? by.name || (s && displayName(s)) || L.visitor :
-    by.name || (by.kind === 'bot' ? L.bot : L.agent);
-  var time = document.createElement('time');
-  time.dateTime = e.at || '';
-  time.textContent = when(e.at);
-  head.append(who, time);
-  var body = document.createElement('div');
-  body.className = 'ev-body';
-  if (e.text) body.append(e.text);
-  var a = e.attachment;
-  if (a) {
-    var link = document.createElement('a');
-    link.className = 'ev-file';
-    link.href = '/api/attachments/' + encodeURIComponent(a.id);
-    link.download = a.name;
-    link.setAttribute('data-attachment', a.id);
-    link.setAttribute('aria-label', t('download', { name: a.name }) + ' (' + sizeText(a.size) + ')');
-    link.innerHTML = '<svg width="18" height="18" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2.2" ' +
-      'stroke-linecap="round" aria-hidden="true"><path d="' + DOWNLOAD_ICON + '"/></svg>';  // a constant, no data
-    var name = document.createElement('span');
-    name.textContent = a.name;
-    var size = document.createElement('span');
-    size.className = 'ev-size';
-    size.textContent = sizeText(a.size);
-    link.append(name, size);
-    body.append(link);
-    if (/^image\/(png|jpeg|gif|webp)$/.test(a.type)) {
-      var img = document.createElement('img');
-      img.className = 'ev-preview';
-      img.alt = '';
-      img.loading = 'lazy';
-      img.src = link.href + '?inline=1';
-      img.onerror = function () { img.remove(); };
-      body.append(img);
-    }
-  }
-  item.append(head, body);
-  var empty = events.querySelector('[data-empty]');
-  if (empty) empty.remove();
-  // in seq order (the stream and the reply's answer may come in either order)
-  var after = null;
-  for (var c = events.lastElementChild; c && +c.getAttribute('data-seq') > e.seq; c = c.previousElementSibling) after = c;
-  events.insertBefore(item, after);
-  if (nearEnd || by.kind === 'agent') events.scrollTop = events.scrollHeight;
-}
-
-function sendReply() {
-  if (!conv) return;
-  var x = trays[conv.id];
-  if (x) x.tray.s();
-  var text = reply.value.trim();
-  if (!text) return;
-  var id = conv.id, gen = convGen, body = { id: clientId(), text: text };
-  reply.value = '';
-  convAlert.textContent = '';
-  api('POST', '/api/agent/tickets/' + encodeURIComponent(id) + '/messages', body).then(function (res) {
-    if (res.status === 401) return showSignIn(L.sessionEnded);
-    if (gen !== convGen) return;
-    if (res.ok && res.body && res.body.event) return addEvent(res.body.event);
-    convAlert.textContent = t('replyFailed', { m: errorOf(res).message });
-    if (!reply.value) reply.value = text;
-  }, function () {
-    if (gen !== convGen) return;
-    convAlert.textContent = t('replyFailed', { m: L.network });
-    if (!reply.value) reply.value = text;
-  });
-}
-
-$('reply-form').addEventListener('submit', function (ev) { ev.preventDefault(); sendReply(); });
-reply.addEventListener('keydown', function (ev) {
-  if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); sendReply(); }
-});
-
-// Files: the attach button (the picker opens within the click), drop onto the conversation, paste.
 function addFiles(files) {
-  if (!conv || !trays[conv.id] || !files || !files.length) return;
+  if (!conv || !trays[conv.id] || !files || !files.length || reply.disabled || noteMode) return;
   trays[conv.id].tray.a(files);
 }
 $('attach').addEventListener('click', function () { fileInput.click(); });
@@ -546,6 +1109,356 @@ $('conv').addEventListener('drop', function (ev) {
 });
 reply.addEventListener('paste', function (ev) {
   if (ev.clipboardData && ev.clipboardData.files.length) { ev.preventDefault(); addFiles(ev.clipboardData.files); }
+});
+
+// ---- take over, end chat (confirmation, then wrap-up), reopen
+
+function busy(btn, on) {
+  btn.disabled = on;
+  if (on) btn.setAttribute('aria-busy', 'true'); else btn.removeAttribute('aria-busy');
+}
+
+P('takeover').addEventListener('click', function () {
+  if (!conv) return;
+  var btn = P('takeover'), id = conv.id;
+  busy(btn, true);
+  call('POST', ticketPath(id, 'takeover')).then(function (res) {
+    busy(btn, false);
+    if (!res.ok) { convAlert.textContent = t('takeoverFailed', { m: errorOf(res).message }); return; }
+    applyResult(res.body, id);
+    if (conv && conv.id === id) { announce(L.tookOver); reply.focus(); }
+  }, function () { busy(btn, false); convAlert.textContent = t('takeoverFailed', { m: L.network }); });
+});
+
+var confirmDlg = $('confirm'), helpDlg = $('help'), returnFocus = null;
+
+function openDialog(dlg, focus) {
+  if (dlg.open) return;
+  returnFocus = document.activeElement;
+  dlg.showModal();
+  if (focus) focus.focus();
+}
+function closeDialogs() {
+  [confirmDlg, helpDlg].forEach(function (d) { if (d.open) d.close(); });
+}
+[confirmDlg, helpDlg].forEach(function (d) {
+  d.addEventListener('close', function () {
+    var back = returnFocus;
+    returnFocus = null;
+    if (back && back.isConnected && !back.disabled && !back.closest('[hidden]')) back.focus();
+    else if (conv) $('conv-title').focus();
+  });
+});
+
+function endChat() {
+  if (!conv || !conv.summary || conv.summary.status === 'closed') return;
+  confirmDlg.setAttribute('data-ticket', conv.id);
+  P('confirm-yes').disabled = false;
+  openDialog(confirmDlg, P('confirm-no'));
+}
+P('end').addEventListener('click', endChat);
+P('close').addEventListener('click', endChat);
+P('confirm-no').addEventListener('click', function () { confirmDlg.close(); });
+P('confirm-yes').addEventListener('click', function () {
+  var id = confirmDlg.getAttribute('data-ticket'), btn = P('confirm-yes');
+  if (!conv || conv.id !== id) { confirmDlg.close(); return; }
+  busy(btn, true);
+  call('POST', ticketPath(id, 'close')).then(function (res) {
+    busy(btn, false);
+    if (!res.ok && errorOf(res).code !== 'ticket_closed') {
+      confirmDlg.close();
+      convAlert.textContent = t('closeFailed', { m: errorOf(res).message });
+      return;
+    }
+    wrapupFor[id] = true;
+    returnFocus = null;
+    confirmDlg.close();
+    if (res.ok) applyResult(res.body, id); else refreshConversation();
+    if (conv && conv.id === id) showWrapup(true);
+    announce(L.chatEnded);
+  }, function () {
+    busy(btn, false);
+    confirmDlg.close();
+    convAlert.textContent = t('closeFailed', { m: L.network });
+  });
+});
+
+function showWrapup(focus) {
+  if (!conv) return;
+  var list = X.forWidget(me.dispositions, conv.summary ? conv.summary.widget : ''), field = $('disposition-field');
+  field.textContent = '';
+  field.hidden = !list.length;
+  if (list.length) {
+    var sel = h('select', { id: 'disposition', 'data-p': 'disposition' }, h('option', { value: '', text: L.chooseDisposition }));
+    list.forEach(function (d) { sel.append(h('option', { value: d.code, text: d.label })); });
+    field.append(h('label', { for: 'disposition', text: L.disposition }), sel);
+  }
+  $('wrapup-intro').textContent = list.length ? L.wrapupIntro : L.wrapupIntroNotes;
+  $('wrapup-notes').value = '';
+  $('wrapup-alert').textContent = '';
+  $('wrapup').hidden = false;
+  composer.hidden = true;
+  $('closed-bar').hidden = true;
+  P('visitor-left').hidden = true;
+  if (focus) (P('disposition') || $('wrapup-notes')).focus();
+}
+
+$('wrapup').addEventListener('submit', function (ev) {
+  ev.preventDefault();
+  if (!conv) return;
+  var id = conv.id, sel = P('disposition'), btn = P('wrapup-done');
+  var body = X.wrapup(sel ? sel.value : '', $('wrapup-notes').value);
+  var finish = function () {
+    delete wrapupFor[id];
+    if (!conv || conv.id !== id) return;
+    $('wrapup').hidden = true;
+    convChanged();
+    if (body) announce(L.wrapupSaved);
+    $('conv-title').focus();
+  };
+  if (!body) { finish(); return; }
+  busy(btn, true);
+  $('wrapup-alert').textContent = '';
+  call('POST', ticketPath(id, 'wrapup'), body).then(function (res) {
+    busy(btn, false);
+    if (!res.ok) {
+      var err = errorOf(res), f = err.fields || {};
+      $('wrapup-alert').textContent = t('wrapupFailed', { m: f.disposition || f.notes || err.message });
+      return;
+    }
+    applyResult(res.body, id);
+    finish();
+  }, function () { busy(btn, false); $('wrapup-alert').textContent = t('wrapupFailed', { m: L.network }); });
+});
+
+P('reopen').addEventListener('click', function () {
+  if (!conv) return;
+  var id = conv.id, gen = convGen, btn = P('reopen');
+  busy(btn, true);
+  call('POST', ticketPath(id, 'reopen')).then(function (res) {
+    busy(btn, false);
+    if (!res.ok && errorOf(res).code !== 'ticket_open') { convAlert.textContent = t('reopenFailed', { m: errorOf(res).message }); return; }
+    delete wrapupFor[id];
+    if (res.ok) applyResult(res.body, id);
+    if (gen !== convGen) return;
+    $('wrapup').hidden = true;
+    convChanged();
+    if (conv.summary && X.openMode(conv.summary, meId()) === 'join') joinTicket(id, gen).then(function () { if (!reply.disabled) reply.focus(); });
+  }, function () { busy(btn, false); convAlert.textContent = t('reopenFailed', { m: L.network }); });
+});
+
+// ---- the ticket panel
+
+var panelAlert = $('panel-alert');
+
+function renderPanel() {
+  if (!conv || !conv.summary) return;
+  var s = conv.summary, F = function (k) { return document.querySelector('#panel [data-f="' + k + '"]'); };
+  paintAvatar($('panel-avatar'), s);
+  $('panel-name').textContent = displayName(s);
+  $('panel-email').textContent = s.visitorEmail ? s.visitorEmail + (s.emailVerified ? ' ✓ ' + L.verified : '') : L.noEmail;
+  $('panel-device').textContent = [L[s.device === 'mobile' ? 'mobile' : 'desktop'], s.language, s.visitorLeft ? L.visitorLeftShort : null]
+    .filter(Boolean).join(' · ');
+  F('id').textContent = s.id;
+  F('created').textContent = '';
+  F('created').append(timeEl(s.createdAt, true));
+  var last = F('last');
+  last.textContent = '';
+  if (s.lastMessageAt) last.append(timeEl(s.lastMessageAt, true), ' · ' + t('by', { name: senderName(s.lastMessageBy) }));
+  else last.textContent = '—';
+  setIfIdle(P('status'), s.status);
+  setIfIdle(P('priority'), s.priority || 'normal');
+  F('widget').textContent = (widgets[s.widget] || {}).name || s.widget;
+  fillAssign(s);
+  F('team').textContent = s.team || '—';
+  // tags (redrawn only when they change: a chip's button may have the focus)
+  var chips = $('chips'), tagKey = (s.tags || []).join('\n');
+  if (chips.getAttribute('data-key') !== tagKey || !chips.hasAttribute('data-key')) drawChips(chips, s.tags || [], tagKey);
+  // quick actions
+  P('close').disabled = s.status === 'closed';
+  var contact = P('contact'), why = $('contact-why');
+  contact.disabled = !s.visitorEmail || conv.contact === true;
+  contact.textContent = conv.contact ? L.inContacts : L.addContact;
+  why.textContent = !s.visitorEmail ? L.noEmailReason : '';
+  P('skip-autoreply').setAttribute('aria-pressed', String(!!s.skipNextAutoReply));
+  // previous tickets
+  var prev = F('previous');
+  if (prev.getAttribute('data-for') !== conv.id + '|' + conv.previous.length) {
+    prev.setAttribute('data-for', conv.id + '|' + conv.previous.length);
+    prev.textContent = '';
+    conv.previous.forEach(function (p) { prev.append(previousItem(p)); });
+  }
+  $('previous-none').hidden = conv.previous.length > 0 || !conv.loaded;
+}
+
+function setIfIdle(select, value) { if (document.activeElement !== select) select.value = value; }
+
+function drawChips(chips, tags, key) {
+  var had = chips.contains(document.activeElement);
+  chips.setAttribute('data-key', key);
+  chips.textContent = '';
+  tags.forEach(function (tag) {
+    var rm = h('button', { type: 'button', 'data-p': 'tag-remove', 'aria-label': t('removeTag', { tag: tag }), text: '×' });
+    rm.addEventListener('click', function () { changeTags(null, tag, rm); });
+    chips.append(h('li', { 'data-p': 'tag', 'data-tag': tag }, h('span', { text: tag }), rm));
+  });
+  if (had) $('tag-input').focus();
+}
+
+function previousItem(p) {
+  var b = h('button', { type: 'button' }, h('span', { text: dateTime(p.createdAt, true) }),
+    h('span', { class: 'p-status', text: L[p.status === 'closed' ? 'stClosed' : p.status === 'pending' ? 'stPending' : 'stOpen'] }),
+    h('span', { class: 'p-prev', text: p.subject || p.lastMessagePreview || L.noMessage }));
+  b.addEventListener('click', function () { openConversation(p.id, { focus: 'title' }); });
+  return h('li', { 'data-ticket': p.id }, b);
+}
+
+function fillAssign(s) {
+  var sel = P('assign'), list = [], seen = {};
+  if (document.activeElement === sel) return;  // not under the agent's hands; drawn again on the next change
+  sel.textContent = '';
+  sel.append(h('option', { value: '', text: L.unassigned }));
+  (agents || []).forEach(function (a) {
+    var can = (a.widgets || []).indexOf('*') >= 0 || (a.widgets || []).indexOf(s.widget) >= 0;
+    if (can || a.id === s.assignee) list.push(a);
+  });
+  if (!agents) list.push({ id: meId(), name: me.agent.name, online: true });
+  if (s.assignee && !list.some(function (a) { return a.id === s.assignee; })) list.push({ id: s.assignee, name: s.assigneeName || s.assignee });
+  list.forEach(function (a) {
+    if (seen[a.id]) return;
+    seen[a.id] = 1;
+    var label = a.id === meId() ? t('youName', { name: a.name }) : a.name;
+    if (a.online != null) label += ' · ' + (a.online || a.id === meId() ? L.online : L.away);
+    sel.append(h('option', { value: a.id, text: label }));
+  });
+  sel.value = s.assignee || '';
+}
+
+function panelAction(action, body, control, revert) {
+  if (!conv) return;
+  var id = conv.id;
+  panelAlert.textContent = '';
+  busy(control, true);
+  return call('POST', ticketPath(id, action), body).then(function (res) {
+    busy(control, false);
+    if (!res.ok) { if (revert) revert(); panelAlert.textContent = t('changeFailed', { m: errorOf(res).message }); return null; }
+    applyResult(res.body, id);
+    return res;
+  }, function () { busy(control, false); if (revert) revert(); panelAlert.textContent = t('changeFailed', { m: L.network }); return null; });
+}
+
+P('status').addEventListener('change', function () {
+  var sel = P('status'), s = conv && conv.summary, want = sel.value;
+  if (!s) return;
+  if (want === 'closed') { sel.value = s.status; endChat(); return; }
+  if (s.status === 'closed') { sel.value = s.status; P('reopen').click(); return; }
+  panelAction('status', { status: want }, sel, function () { sel.value = conv.summary.status; });
+});
+P('priority').addEventListener('change', function () {
+  var sel = P('priority');
+  panelAction('priority', { priority: sel.value }, sel, function () { sel.value = conv.summary.priority || 'normal'; });
+});
+P('assign').addEventListener('focus', function () { if (Date.now() - agentsAt > 15000) loadAgents(); });
+P('assign').addEventListener('change', function () {
+  var sel = P('assign');
+  panelAction('assign', sel.value ? { agent: sel.value } : {}, sel, function () { sel.value = conv.summary.assignee || ''; });
+});
+
+function changeTags(add, remove, control) {
+  var body = add ? { add: [add] } : { remove: [remove] };
+  return panelAction('tags', body, control).then(function (res) {
+    if (res && !add) $('tag-input').focus();  // the chip (and its button) went away
+    if (res) announce(t(add ? 'tagAdded' : 'tagRemoved', { tag: add || remove }));
+    return res;
+  });
+}
+$('tag-input').addEventListener('keydown', function (ev) {
+  if (ev.key !== 'Enter' || ev.isComposing) return;
+  ev.preventDefault();
+  var input = $('tag-input'), tag = input.value.trim();
+  if (!tag || !conv) return;
+  if ((conv.summary.tags || []).indexOf(tag) >= 0) { input.value = ''; return; }
+  changeTags(tag, null, input).then(function (res) { if (res) { input.value = ''; input.focus(); } });
+});
+
+P('contact').addEventListener('click', function () {
+  if (!conv) return;
+  var id = conv.id, btn = P('contact');
+  panelAlert.textContent = '';
+  busy(btn, true);
+  call('POST', '/api/agent/contacts', { ticket: id }).then(function (res) {
+    busy(btn, false);
+    if (!res.ok) {
+      var err = errorOf(res);
+      panelAlert.textContent = t('changeFailed', { m: err.code === 'no_email' ? L.noEmailReason : err.message });
+      return;
+    }
+    if (conv && conv.id === id) { conv.contact = true; renderPanel(); announce(L.addedToContacts); }
+  }, function () { busy(btn, false); panelAlert.textContent = t('changeFailed', { m: L.network }); });
+});
+P('skip-autoreply').addEventListener('click', function () {
+  if (!conv || !conv.summary) return;
+  var btn = P('skip-autoreply');
+  panelAction('autoreply', { skip: !conv.summary.skipNextAutoReply }, btn);
+});
+
+// the panel as a drawer on medium screens
+P('details').addEventListener('click', function () {
+  var open = !app.classList.contains('panel-open');
+  app.classList.toggle('panel-open', open);
+  P('details').setAttribute('aria-expanded', String(open));
+  if (open) $('panel-close').focus();
+});
+$('panel-close').addEventListener('click', function () {
+  app.classList.remove('panel-open');
+  P('details').setAttribute('aria-expanded', 'false');
+  P('details').focus();
+});
+
+// ---- keyboard
+
+var KEYS = [
+  [[['j'], ['Alt', '↓']], 'kNext'], [[['k'], ['Alt', '↑']], 'kPrev'], [[['r']], 'kReply'], [[['e']], 'kEnd'],
+  [[['/']], 'kSearch'], [[['?']], 'kHelp'], [[['Esc']], 'kEscape'], [[['Enter']], 'kSend'], [[['Shift', 'Enter']], 'kNewline'],
+  [[['/']], 'kCanned'], [[['↑'], ['↓']], 'kCannedMove']
+];
+(function fillHelp() {
+  var dl = $('keys');
+  KEYS.forEach(function (k) {
+    var dt = h('dt');
+    k[0].forEach(function (combo, i) {
+      if (i) dt.append(' ' + L.or + ' ');
+      combo.forEach(function (key, j) { if (j) dt.append('+'); dt.append(h('kbd', { text: key })); });
+    });
+    dl.append(dt, h('dd', { text: L[k[1]] }));
+  });
+})();
+P('help').addEventListener('click', function () { openDialog(helpDlg, $('help-close')); });
+$('help-close').addEventListener('click', function () { helpDlg.close(); });
+
+function move(d, fromTyping) {
+  var id = X.step(order, conv ? conv.id : null, d);
+  if (!id) return;
+  openConversation(id, { focus: fromTyping ? 'reply' : 'row' });
+  if (rows[id]) rows[id].li.scrollIntoView({ block: 'nearest' });
+}
+
+document.addEventListener('keydown', function (ev) {
+  if (!me || ev.defaultPrevented || confirmDlg.open || helpDlg.open) return;  // a dialog handles its keys (Escape closes it)
+  var tg = ev.target, typing = !!tg && (tg.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(tg.tagName));
+  if (ev.key === 'Escape') {
+    if (app.classList.contains('panel-open')) { $('panel-close').click(); return; }
+    if (conv && composer.contains(tg)) { var r = rows[conv.id]; (r ? r.btn : $('conv-title')).focus(); }
+    return;
+  }
+  var action = X.shortcut(ev, typing);
+  if (!action) return;
+  ev.preventDefault();
+  if (action === 'next' || action === 'prev') move(action === 'next' ? 1 : -1, typing && tg === reply);
+  else if (action === 'reply') { if (conv && !reply.disabled) reply.focus(); }
+  else if (action === 'end') endChat();
+  else if (action === 'help') openDialog(helpDlg, $('help-close'));
+  else if (action === 'search') fSearch.focus();
 });
 
 // ---- start

@@ -206,7 +206,7 @@ input,select,textarea{width:100%;padding:8px 10px;border:1px solid #767676;borde
 function boot(L) {
   var c = L.c, S = t(L.l, c.strings), r = L.r, av = c.availability || 'open', off = c.offline || {},
     fields = c.fields || [], T, seen, M, enc = encodeURIComponent,
-    view, isOpen, es, ab, gen = 0, fails = 0, unread = 0, fb, over, thanked, endNote, busy, lt = 0,
+    view, isOpen, es, ab, gen = 0, fails = 0, unread = 0, fb, over, thanked, endNote, busy, lt = 0, pd,
     typT, audio, rating, pr, U, us, els = {}, ans = {}, ins = {}, ws = {}, Q = [],
     h = (tag, a, ...k) => {
       var e = d.createElement(tag);
@@ -655,14 +655,12 @@ function boot(L) {
   inp.addEventListener('keydown', (e) => {
     if (e.key == 'Enter' && !e.shiftKey && !e.isComposing) e.preventDefault(), send();
   });
-  inp.addEventListener('input', (n) => {
-    grow();
-    n = Date.now();
-    if (T && inp.value.trim() && n - lt > 2e3) {
-      lt = n;
-      tk('typing', c.typingPreview ? { text: inp.value.slice(0, 100) } : {}).catch(() => { /* harmless */ });
-    }
-  });
+  // Typing: at most one signal per 2 s, the first at once; input during the 2 s sends one more at its end with
+  // the draft as it is then (the agent's preview follows the whole burst), none once the draft is empty.
+  const tp = () => T && inp.value.trim() &&
+    (tk('typing', c.typingPreview ? { text: inp.value.slice(0, 100) } : {}).catch(() => { /* harmless */ }),
+    lt = setTimeout(() => { lt = 0; pd && (pd = 0, tp()); }, 2e3));
+  inp.addEventListener('input', () => { grow(); lt ? pd = 1 : tp(); });
   pa.addEventListener('keydown', (e) => { if (e.key == 'Escape') open(0); });
   fi.onchange = () => { up(fi.files); fi.value = ''; };
   pa.addEventListener('dragover', (e) => e.preventDefault());

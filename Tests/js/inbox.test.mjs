@@ -24,7 +24,9 @@ const sum = (id, o = {}) => ({ id, widget: 'w1', status: 'open', priority: 'norm
 test('loads as globalThis.ParleyInbox in an empty context; loading it twice keeps the first copy', () => {
   const g = {};
   const a = load(g);
-  for (const f of ['timer', 'isNew', 'sections', 'filter', 'displayName', 'titleCount', 'title', 'shortTime']) {
+  for (const f of ['timer', 'isNew', 'sections', 'filter', 'displayName', 'titleCount', 'title', 'shortTime', 'clock',
+    'openMode', 'forWidget', 'cannedQuery', 'canned', 'order', 'step', 'shortcut', 'typingDue', 'notice', 'wrapup',
+    'systemLine']) {
     assert.equal(typeof a[f], 'function', f);
   }
   const timer = a.timer;
@@ -326,4 +328,194 @@ test('shortTime: days are calendar days in the given time zone', () => {
   const late = Date.parse('2026-03-19T11:10:00Z');
   assert.equal(X.shortTime('2026-03-19T10:00:00Z', late, 'en', 'Pacific/Auckland'), 'Thu 23:00');
   assert.equal(X.shortTime('2026-03-19T11:00:00Z', late + 3_600_000, 'en', 'Pacific/Auckland'), '00:00');
+});
+
+// --- the page's helpers: timer text, opening, canned responses, keyboard, typing, notifications, wrap-up ---------
+
+test('clock: m:ss under an hour, h:mm:ss from an hour; nonsense and negatives as 0:00', () => {
+  const rows = [[0, '0:00'], [7, '0:07'], [59, '0:59'], [60, '1:00'], [75, '1:15'], [754, '12:34'], [3599, '59:59'],
+    [3600, '1:00:00'], [3723, '1:02:03'], [36000, '10:00:00'], [-5, '0:00'], [12.9, '0:12'], [NaN, '0:00'], [undefined, '0:00']];
+  for (const [s, want] of rows) assert.equal(X.clock(s), want, String(s));
+  // the timer's own elapsed seconds, as the list shows them
+  assert.equal(X.clock(X.timer(sum('t', { awaitingSince: ago(75) }), NOW, 120).elapsed), '1:15');
+});
+
+test('openMode: closed, join (nobody or me), readonly (another agent holds it)', () => {
+  assert.equal(X.openMode(sum('t'), ME), 'join');
+  assert.equal(X.openMode(sum('t', { assignee: ME }), ME), 'join');
+  assert.equal(X.openMode(sum('t', { assignee: ME, status: 'pending' }), ME), 'join');
+  assert.equal(X.openMode(sum('t', { assignee: 'a2' }), ME), 'readonly');
+  assert.equal(X.openMode(sum('t', { assignee: 'a2', status: 'pending' }), ME), 'readonly');
+  assert.equal(X.openMode(sum('t', { status: 'closed' }), ME), 'closed');
+  assert.equal(X.openMode(sum('t', { status: 'closed', assignee: 'a2' }), ME), 'closed');
+});
+
+const CANNED = [
+  { shortcut: 'ship', title: 'Shipping', text: 'We ship within 2 days.', widgets: ['demo'] },
+  { shortcut: 'hello', title: 'Greeting', text: 'Hello!' },
+  { shortcut: 'refund', title: 'Remboursement éclair', text: 'Refunds take 5 days.', widgets: ['shop', 'demo'] },
+  { shortcut: 'bye', title: 'Goodbye', text: 'Bye!', widgets: [] },
+  { shortcut: 'help-desk', title: 'Shipping help', text: 'See our help desk.', widgets: ['shop'] },
+];
+const shortcuts = (list) => Array.from(list, (c) => c.shortcut);
+
+test('forWidget: no widgets (or an empty list) = every widget; else the widget must be listed', () => {
+  assert.deepEqual(shortcuts(X.forWidget(CANNED, 'demo')), ['ship', 'hello', 'refund', 'bye']);
+  assert.deepEqual(shortcuts(X.forWidget(CANNED, 'shop')), ['hello', 'refund', 'bye', 'help-desk']);
+  assert.deepEqual(shortcuts(X.forWidget(CANNED, 'other')), ['hello', 'bye']);
+  assert.deepEqual(shortcuts(X.forWidget(undefined, 'demo')), []);
+  const disp = [{ code: 'sale', label: 'Sale' }, { code: 'q', label: 'Question', widgets: ['demo'] }];
+  assert.deepEqual(Array.from(X.forWidget(disp, 'shop'), (d) => d.code), ['sale']);
+  assert.deepEqual(Array.from(X.forWidget(disp, 'demo'), (d) => d.code), ['sale', 'q']);
+});
+
+test('cannedQuery: one line starting with "/", the rest is the query', () => {
+  const rows = [['/', ''], ['/sh', 'sh'], ['/ship it', 'ship it'], ['hello', null], [' /sh', null], ['', null],
+    ['/sh\nmore', null], [undefined, null]];
+  for (const [text, want] of rows) assert.equal(X.cannedQuery(text), want, JSON.stringify(text));
+});
+
+test('canned: matches the widget, then shortcut prefix, shortcut part, title part (accents and case ignored)', () => {
+  assert.deepEqual(shortcuts(X.canned(CANNED, 'demo', '')), ['bye', 'hello', 'refund', 'ship'], 'all, by shortcut');
+  assert.deepEqual(shortcuts(X.canned(CANNED, 'demo', 'sh')), ['ship']);
+  assert.deepEqual(shortcuts(X.canned(CANNED, 'shop', 'sh')), ['help-desk'], 'ship is not for shop; a title match');
+  assert.deepEqual(shortcuts(X.canned(CANNED, 'shop', 'e')), ['bye', 'hello', 'help-desk', 'refund'], 'all rank 1');
+  const mixed = [{ shortcut: 'zship', title: 'Z' }, { shortcut: 'a', title: 'Ship soon' }, { shortcut: 'ship', title: 'S' },
+    { shortcut: 'b', title: 'Other' }];
+  assert.deepEqual(shortcuts(X.canned(mixed, 'w', 'Ship')), ['ship', 'zship', 'a'], 'prefix, then part, then title');
+  assert.deepEqual(shortcuts(X.canned(CANNED, 'demo', 'ECLAIR')), ['refund'], 'title, accent-insensitive');
+  assert.deepEqual(shortcuts(X.canned(CANNED, 'demo', ' HEL ')), ['hello']);
+  assert.deepEqual(shortcuts(X.canned(CANNED, 'demo', 'nothing')), []);
+  assert.deepEqual(shortcuts(X.canned([], 'demo', '')), []);
+});
+
+test('order and step: j/k move through the sections in the order shown, stopping at the ends', () => {
+  const ids = plain(X.order(X.sections(INBOX, ME, TEAMS)));
+  assert.deepEqual(ids.slice(0, 6), ['n-oldest', 'n-tie-older', 'n-late', 'n-team', 'n-answered', 'm-waiting-longest']);
+  assert.deepEqual(ids.slice(-2), ['o-support', 'o-noteam']);
+  assert.equal(ids.length, INBOX.length - 2);
+  assert.equal(X.step(ids, null, 1), 'n-oldest');
+  assert.equal(X.step(ids, null, -1), 'o-noteam');
+  assert.equal(X.step(ids, 'gone', 1), 'n-oldest');
+  assert.equal(X.step(ids, 'n-oldest', 1), 'n-tie-older');
+  assert.equal(X.step(ids, 'n-answered', 1), 'm-waiting-longest', 'across sections');
+  assert.equal(X.step(ids, 'n-oldest', -1), 'n-oldest', 'stops at the top');
+  assert.equal(X.step(ids, 'o-noteam', 1), 'o-noteam', 'stops at the bottom');
+  assert.equal(X.step([], null, 1), null);
+  assert.deepEqual(plain(X.order({ mine: [sum('b')], new: [sum('a')] })), ['a', 'b']);
+});
+
+test('shortcut: letters only outside text fields; Alt+arrows anywhere; modifiers left alone', () => {
+  const k = (key, o = {}) => ({ key, altKey: false, ctrlKey: false, metaKey: false, shiftKey: false, ...o });
+  const rows = [
+    [k('j'), false, 'next'], [k('k'), false, 'prev'], [k('r'), false, 'reply'], [k('e'), false, 'end'],
+    [k('?', { shiftKey: true }), false, 'help'], [k('/'), false, 'search'],
+    [k('j'), true, null], [k('e'), true, null], [k('?', { shiftKey: true }), true, null],
+    [k('ArrowDown', { altKey: true }), true, 'next'], [k('ArrowUp', { altKey: true }), true, 'prev'],
+    [k('ArrowDown', { altKey: true }), false, 'next'], [k('ArrowDown'), false, null],
+    [k('ArrowDown', { altKey: true, shiftKey: true }), true, null],
+    [k('j', { ctrlKey: true }), false, null], [k('r', { metaKey: true }), false, null], [k('j', { altKey: true }), false, null],
+    [k('J', { shiftKey: true }), false, null], [k('x'), false, null], [k('toString'), false, null],
+    [k('j', { isComposing: true }), false, null],
+  ];
+  for (const [e, typing, want] of rows) assert.equal(X.shortcut(e, typing), want, `${JSON.stringify(e)} typing=${typing}`);
+  assert.equal(X.shortcut(null, false), null);
+});
+
+test('typingDue: the first signal at once, then at most one per 2 s', () => {
+  assert.equal(X.typingDue(null, NOW), true);
+  assert.equal(X.typingDue(undefined, NOW), true);
+  assert.equal(X.typingDue(NOW, NOW), false);
+  assert.equal(X.typingDue(NOW, NOW + 1999), false);
+  assert.equal(X.typingDue(NOW, NOW + 2000), true);
+  assert.equal(X.typingDue(NOW, NOW - 10_000), true, 'a clock that went back does not block it for good');
+  // keystrokes every 300 ms for 5 s send 3 signals: at 0, 2.1 s and 4.2 s
+  let last = null, sent = [];
+  for (let t = 0; t <= 5000; t += 300) if (X.typingDue(last, NOW + t)) { last = NOW + t; sent.push(t); }
+  assert.deepEqual(sent, [0, 2100, 4200]);
+});
+
+test('notice: a new chat, a message in a chat of mine or a new one; never in view, mine only, or old', () => {
+  const msg = (o = {}) => ({ seq: 5, at: ago(1), type: 'message', by: { kind: 'visitor', name: 'Zoé' }, text: 'hi', ...o });
+  const fresh = sum('n', { visitorMessages: 1, awaitingSince: ago(1) });
+  assert.equal(X.notice(fresh, msg(), ME, false, NOW), 'new');
+  assert.equal(X.notice(fresh, msg(), ME, true, NOW), null, 'in view');
+  assert.equal(X.notice(sum('n', { visitorMessages: 3 }), msg(), ME, false, NOW), 'message', 'a new chat, again');
+  assert.equal(X.notice(sum('m', { assignee: ME, visitorMessages: 3 }), msg(), ME, false, NOW), 'message');
+  assert.equal(X.notice(sum('m', { assignee: ME, status: 'pending' }), msg(), ME, false, NOW), 'message');
+  assert.equal(X.notice(sum('m', { assignee: ME, visitorMessages: 3 }), msg(), ME, true, NOW), null);
+  assert.equal(X.notice(sum('o', { assignee: 'a2', visitorMessages: 3 }), msg(), ME, false, NOW), null, 'not mine');
+  assert.equal(X.notice(sum('u', { status: 'pending', visitorMessages: 2 }), msg(), ME, false, NOW), null, 'not new');
+  assert.equal(X.notice(fresh, msg({ type: 'attachment', text: undefined }), ME, false, NOW), 'new');
+  assert.equal(X.notice(fresh, msg({ by: { kind: 'agent', id: 'a2' } }), ME, false, NOW), null, 'an agent wrote');
+  assert.equal(X.notice(fresh, msg({ type: 'note' }), ME, false, NOW), null);
+  assert.equal(X.notice(fresh, msg({ type: 'visitor.left' }), ME, false, NOW), null);
+  assert.equal(X.notice(fresh, msg({ at: ago(121) }), ME, false, NOW), null, 'a replay of an old message');
+  assert.equal(X.notice(fresh, msg({ at: ago(120) }), ME, false, NOW), 'new');
+  assert.equal(X.notice(fresh, msg({ at: 'garbage' }), ME, false, NOW), null);
+  assert.equal(X.notice(null, msg(), ME, false, NOW), null);
+  assert.equal(X.notice(fresh, null, ME, false, NOW), null);
+});
+
+test('wrapup: nothing entered → null (nothing sent); else only the filled fields, trimmed', () => {
+  assert.equal(X.wrapup('', ''), null);
+  assert.equal(X.wrapup('  ', ' \n '), null);
+  assert.equal(X.wrapup(null, undefined), null);
+  assert.deepEqual(plain(X.wrapup('sale', '')), { disposition: 'sale' });
+  assert.deepEqual(plain(X.wrapup('', '  Called back. ')), { notes: 'Called back.' });
+  assert.deepEqual(plain(X.wrapup(' sale ', 'ok')), { disposition: 'sale', notes: 'ok' });
+});
+
+test('systemLine: each event type in English and French; messages, files and notes are not system lines', () => {
+  const ann = { kind: 'agent', id: 'a1', name: 'Ann' }, bob = { kind: 'agent', id: 'a2', name: 'Bob' };
+  const ev = (type, by, o = {}) => ({ seq: 1, at: ago(1), type, by, ...o });
+  const rows = [
+    [ev('ticket.opened', { kind: 'visitor' }, { page: { url: 'https://shop/x', title: 'Checkout' } }), 'Chat started on Checkout',
+      'Conversation démarrée sur Checkout'],
+    [ev('ticket.opened', { kind: 'visitor' }, { page: { url: 'https://shop/x' } }), 'Chat started on https://shop/x',
+      'Conversation démarrée sur https://shop/x'],
+    [ev('ticket.opened', { kind: 'visitor' }), 'Chat started', 'Conversation démarrée'],
+    [ev('agent.joined', ann), 'Ann joined', 'Ann a rejoint la conversation'],
+    [ev('agent.left', ann), 'Ann left', 'Ann a quitté la conversation'],
+    [ev('visitor.left', { kind: 'visitor', name: 'Zoé' }), 'Visitor left', 'Le visiteur est parti'],
+    [ev('assigned', ann, { agent: 'a1', agentName: 'Ann' }), 'Assigned to Ann', 'Attribué à Ann'],
+    [ev('assigned', bob, { agent: 'a1', agentName: 'Ann' }), 'Assigned to Ann by Bob', 'Attribué à Ann par Bob'],
+    [ev('assigned', { kind: 'system' }, { agent: 'a1', agentName: 'Ann' }), 'Assigned to Ann', 'Attribué à Ann'],
+    [ev('assigned', bob, { team: 'sales' }), 'Assigned to team sales by Bob', 'Attribué à l’équipe sales par Bob'],
+    [ev('assigned', { kind: 'system' }, { team: 'sales' }), 'Assigned to team sales', 'Attribué à l’équipe sales'],
+    [ev('assigned', bob, {}), 'Unassigned by Bob', 'Désattribué par Bob'],
+    [ev('assigned', ann, { agent: 'a1', agentName: 'Ann', takeover: true, fromAgent: 'a2', fromAgentName: 'Bob' }),
+      'Ann took over from Bob', 'Ann a repris la conversation de Bob'],
+    [ev('status', ann, { status: 'closed' }), 'Closed by Ann', 'Clôturé par Ann'],
+    [ev('status', { kind: 'system' }, { status: 'closed' }), 'Closed', 'Clôturé'],
+    [ev('status', ann, { status: 'open' }), 'Reopened by Ann', 'Rouvert par Ann'],
+    [ev('status', ann, { status: 'pending' }), 'Set to pending by Ann', 'Mis en attente par Ann'],
+    [ev('priority', ann, { priority: 'urgent' }), 'Priority set to urgent by Ann', 'Priorité « urgente » choisie par Ann'],
+    [ev('tag.added', ann, { tag: 'vip' }), 'Ann added the tag vip', 'Ann a ajouté l’étiquette vip'],
+    [ev('tag.removed', ann, { tag: 'vip' }), 'Ann removed the tag vip', 'Ann a retiré l’étiquette vip'],
+    [ev('wrapup', ann, { disposition: 'sale', notes: 'Sold two lamps.' }), 'Wrap-up by Ann: Sale made · Sold two lamps.',
+      'Bilan de Ann : Sale made · Sold two lamps.'],
+    [ev('wrapup', ann, { disposition: 'gone' }), 'Wrap-up by Ann: gone', 'Bilan de Ann : gone'],
+    [ev('wrapup', ann, {}), 'Wrap-up by Ann', 'Bilan de Ann'],
+    [ev('feedback', { kind: 'visitor' }, { rating: 4 }), 'The visitor rated the chat 4/5', 'Le visiteur a noté la conversation 4/5'],
+    [ev('feedback', { kind: 'visitor' }, { rating: 5, comment: 'Great' }), 'The visitor rated the chat 5/5: “Great”',
+      'Le visiteur a noté la conversation 5/5 : « Great »'],
+    [ev('autoresponder', { kind: 'bot' }, { rule: 'after-hours' }), 'Automatic reply sent (after-hours)',
+      'Réponse automatique envoyée (after-hours)'],
+    [ev('autoresponder', { kind: 'bot' }), 'Automatic reply sent', 'Réponse automatique envoyée'],
+    [ev('autoreply.skip', ann, { skip: true }), 'Ann turned off the next automatic reply',
+      'Ann a désactivé la prochaine réponse automatique'],
+    [ev('autoreply.skip', ann, { skip: false }), 'Ann turned the next automatic reply back on',
+      'Ann a réactivé la prochaine réponse automatique'],
+    [ev('agent.joined', { kind: 'agent', id: 'a9' }), 'An agent joined', 'Un conseiller a rejoint la conversation'],
+  ];
+  const labels = { sale: 'Sale made' };
+  for (const [e, en, fr] of rows) {
+    assert.equal(X.systemLine(e, 'en', labels), en, `${e.type} en`);
+    assert.equal(X.systemLine(e, 'fr-FR', labels), fr, `${e.type} fr`);
+  }
+  for (const type of ['message', 'attachment', 'note', 'something.new']) {
+    assert.equal(X.systemLine(ev(type, ann, { text: 'x' }), 'en'), null, type);
+  }
+  assert.equal(X.systemLine(null, 'en'), null);
 });
