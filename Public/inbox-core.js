@@ -36,7 +36,7 @@ X.I = {
     sysTagAdded: '{by} added the tag {tag}', sysTagRemoved: '{by} removed the tag {tag}', sysWrapup: 'Wrap-up by {by}',
     sysWrapupWith: 'Wrap-up by {by}: {what}', sysFeedback: 'The visitor rated the chat {rating}/5',
     sysFeedbackWith: 'The visitor rated the chat {rating}/5: “{comment}”', sysAutoresponder: 'Automatic reply sent ({rule})',
-    sysAutoreplyOff: '{by} turned off the next automatic reply', sysAutoreplyOn: '{by} turned the next automatic reply back on',
+    sysAutoreplyOff: '{by} asked to skip the next automatic reply', sysAutoreplyOn: '{by} let the next automatic reply go out again',
     sysSomeone: 'An agent', sysBot: 'Bot', sysSystem: 'Parley',
     prioLow: 'low', prioNormal: 'normal', prioHigh: 'high', prioUrgent: 'urgent' },
   fr: { now: 'à l’instant', min: '{n} min',
@@ -52,8 +52,8 @@ X.I = {
     sysFeedback: 'Le visiteur a noté la conversation {rating}/5',
     sysFeedbackWith: 'Le visiteur a noté la conversation {rating}/5 : « {comment} »',
     sysAutoresponder: 'Réponse automatique envoyée ({rule})',
-    sysAutoreplyOff: '{by} a désactivé la prochaine réponse automatique',
-    sysAutoreplyOn: '{by} a réactivé la prochaine réponse automatique',
+    sysAutoreplyOff: '{by} a demandé de sauter la prochaine réponse automatique',
+    sysAutoreplyOn: '{by} a rétabli la prochaine réponse automatique',
     sysSomeone: 'Un conseiller', sysBot: 'Robot', sysSystem: 'Parley',
     prioLow: 'basse', prioNormal: 'normale', prioHigh: 'haute', prioUrgent: 'urgente' }
 };

@@ -503,10 +503,10 @@ test('systemLine: each event type in English and French; messages, files and not
     [ev('autoresponder', { kind: 'bot' }, { rule: 'after-hours' }), 'Automatic reply sent (after-hours)',
       'Réponse automatique envoyée (after-hours)'],
     [ev('autoresponder', { kind: 'bot' }), 'Automatic reply sent', 'Réponse automatique envoyée'],
-    [ev('autoreply.skip', ann, { skip: true }), 'Ann turned off the next automatic reply',
-      'Ann a désactivé la prochaine réponse automatique'],
-    [ev('autoreply.skip', ann, { skip: false }), 'Ann turned the next automatic reply back on',
-      'Ann a réactivé la prochaine réponse automatique'],
+    [ev('autoreply.skip', ann, { skip: true }), 'Ann asked to skip the next automatic reply',
+      'Ann a demandé de sauter la prochaine réponse automatique'],
+    [ev('autoreply.skip', ann, { skip: false }), 'Ann let the next automatic reply go out again',
+      'Ann a rétabli la prochaine réponse automatique'],
     [ev('agent.joined', { kind: 'agent', id: 'a9' }), 'An agent joined', 'Un conseiller a rejoint la conversation'],
   ];
   const labels = { sale: 'Sale made' };
