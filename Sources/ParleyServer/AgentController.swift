@@ -187,6 +187,8 @@ struct AgentController {
         let email = q.get("email").map { String($0).lowercased() }
         let text = q.get("q").map { String($0).lowercased() }.flatMap { $0.isEmpty ? nil : $0 }
         let limit = try request.intQuery("limit", default: 200, range: 1...1000)
+        // Pages of `limit` from `offset`; `total` says how many match (the inbox pages through all).
+        let offset = try request.intQuery("offset", default: 0, range: 0...Int(Int32.max))
         var rows = services.store.summaries { s in
             guard agent.canSee(widget: s.widget) else { return false }
             if let statuses, !statuses.contains(s.status) { return false }
@@ -207,11 +209,14 @@ struct AgentController {
             }
             return true
         }
-        rows.sort { ($0.lastMessageAt ?? $0.createdAt) > ($1.lastMessageAt ?? $1.createdAt) }
+        rows.sort {
+            let a = $0.lastMessageAt ?? $0.createdAt, b = $1.lastMessageAt ?? $1.createdAt
+            return a != b ? a > b : $0.id < $1.id  // ties by id, so pages do not overlap or skip
+        }
         let total = rows.count
         return JSONResponse.make { w in
             w.beginObject()
-            w.key("tickets"); w.beginArray(); for s in rows.prefix(limit) { w.raw(s.json()) }; w.endArray()
+            w.key("tickets"); w.beginArray(); for s in rows.dropFirst(offset).prefix(limit) { w.raw(s.json()) }; w.endArray()
             w.key("total"); w.int(total)
             w.endObject()
         }

@@ -193,6 +193,15 @@ import Testing
             let some = try object(try await client.get("/api/agent/tickets?status=pending,closed", headers: c)).list("tickets")
             #expect(Set(some.compactMap { $0.str("id") }) == [b.id, closed.id])
             #expect(try await client.get("/api/agent/tickets?status=open,nope", headers: c).status == .badRequest)
+            // Pages: every active ticket exactly once, `total` on each page.
+            var seen: [String] = []
+            for offset in [0, 1, 2] {
+                let page = try object(try await client.get("/api/agent/tickets?status=active&limit=1&offset=\(offset)", headers: c))
+                #expect(page.int("total") == 2)
+                seen += page.list("tickets").compactMap { $0.str("id") }
+            }
+            #expect(seen.count == 2 && Set(seen) == [a.id, b.id])
+            #expect(try await client.get("/api/agent/tickets?offset=-1", headers: c).status == .badRequest)
         }
     }
 }
