@@ -130,7 +130,8 @@ class Server:
 
 
 @contextlib.contextmanager
-def _running_server(root: Path, env: dict[str, str] | None = None, widgets: list[dict] | None = None):
+def _running_server(root: Path, env: dict[str, str] | None = None, widgets: list[dict] | None = None,
+                    args: list[str] | None = None):
     """Starts `parley serve` on a new data folder under `root`, waits until healthy, stops it after.
     `widgets` are written first as `DATA/config/widgets/<id>.json` (the server loads them at start;
     missing keys take their defaults, and no `demo` widget is created next to them)."""
@@ -152,6 +153,7 @@ def _running_server(root: Path, env: dict[str, str] | None = None, widgets: list
         "--host", "127.0.0.1",
         "--port", "0",  # the kernel picks a free port; the server logs which
         "--public", str(REPO / "Public"),
+        *(args or []),
     ]
     # A pipe that Server reads continuously (so a chatty server never blocks on it).
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -186,11 +188,13 @@ def fresh_server(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="module")
 def start_server(tmp_path_factory: pytest.TempPathFactory):
     """Starts servers for this module: `start_server(widgets=[…], env={…})` returns a running Server
-    on a new data folder seeded with those widgets; all are stopped when the module ends."""
+    on a new data folder seeded with those widgets (`args`: more `parley serve` options); all are stopped
+    when the module ends."""
     with contextlib.ExitStack() as stack:
-        def start(widgets: list[dict] | None = None, env: dict[str, str] | None = None) -> Server:
+        def start(widgets: list[dict] | None = None, env: dict[str, str] | None = None,
+                  args: list[str] | None = None) -> Server:
             root = tmp_path_factory.mktemp("parley-seeded")
-            return stack.enter_context(_running_server(root, env=env, widgets=widgets))
+            return stack.enter_context(_running_server(root, env=env, widgets=widgets, args=args))
         yield start
 
 

@@ -42,7 +42,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def parley(start_server):
-    server = start_server(widgets=WIDGETS, env={"PARLEY_RATE_LIMITS": "off", "PARLEY_BCRYPT_COST": "4"})
+    # Heartbeats every second: a stream notices a session ended elsewhere at the next one.
+    server = start_server(widgets=WIDGETS, env={"PARLEY_RATE_LIMITS": "off", "PARLEY_BCRYPT_COST": "4"},
+                          args=["--heartbeat", "1"])
     for email, name in (ANN, BOB):
         added = server.cli("agent", "add", email, "--name", name, "--role", "agent", "--widget", "demo",
                            "--password-stdin", stdin=PASSWORD + "\n")
@@ -119,8 +121,7 @@ def row_part(driver, ticket: str, part: str) -> str:
 def open_row(driver, ticket: str) -> None:
     wait(driver, lambda d: row(d, ticket), f"ticket {ticket} is not in the list")
     wait(driver, lambda d: row(d, ticket).find_element(By.CSS_SELECTOR, "button.t-open").click() or True, "cannot click")
-    wait(driver, lambda d: visible(d, "#conv") and text(d, "#panel [data-f=id]").endswith(ticket) or
-         ticket in text(d, "#panel [data-f=id]"), "the conversation never opened")
+    wait(driver, lambda d: visible(d, "#conv") and ticket in text(d, "#panel [data-f=id]"), "the conversation never opened")
 
 
 def api(driver, method: str, path: str, body: dict | None = None) -> dict:
@@ -295,7 +296,10 @@ def test_an_agent_answers_a_new_chat_from_the_demo_shop(parley, browsers):
     assert Select(css(ann, "select[data-p=status]")).first_selected_option.get_attribute("value") == "open"
     assert Select(css(ann, "select[data-p=assign]")).first_selected_option.text.startswith(ANN[1])
     assert css(ann, f'#panel [data-f=previous] li[data-ticket="{earlier_id}"]') is not None
+    assert text(ann, "#panel [data-f=team]") in ("—", "-", "")  # no team routed this one
     Select(css(ann, "select[data-p=priority]")).select_by_value("high")
+    wait(ann, lambda d: "priority" in [e["type"] for e in log_events(parley, ticket)], "the priority never reached the log")
+    assert Select(css(ann, "select[data-p=priority]")).first_selected_option.get_attribute("value") == "high"
     tag = css(ann, "input[data-p=tag-input]")
     tag.send_keys("Lyon")
     tag.send_keys(Keys.ENTER)
@@ -305,6 +309,7 @@ def test_an_agent_answers_a_new_chat_from_the_demo_shop(parley, browsers):
     wait(ann, lambda d: css(d, "button[data-p=skip-autoreply]").get_attribute("aria-pressed") == "true", "skip not pressed")
     wait(ann, lambda d: (parley.data / "contacts.json").exists() and VISITOR_EMAIL in (parley.data / "contacts.json").read_text(),
          "the visitor never reached the contacts")
+    wait(ann, lambda d: "In contacts" in text(d, "button[data-p=contact]"), "the contact button does not say so")
     types = [e["type"] for e in log_events(parley, ticket)]
     for t in ("priority", "tag.added", "autoreply.skip"):
         assert t in types, f"no {t} event in {types}"
@@ -338,7 +343,8 @@ def test_an_agent_answers_a_new_chat_from_the_demo_shop(parley, browsers):
 
     # Reopen, then Bob takes it over: logged, the visitor sees him join, Ann's view turns read-only.
     css(ann, "button[data-p=reopen]").click()
-    wait(ann, lambda d: log_events(parley, ticket)[-1].get("status") == "open", "reopen never reached the log")
+    wait(ann, lambda d: [e["status"] for e in log_events(parley, ticket) if e["type"] == "status"] == ["closed", "open"],
+         "reopen never reached the log")
     wait(bob, lambda d: visible(d, "[data-p=takeover]"), "Bob lost the take-over button")
     css(bob, "[data-p=takeover]").click()
     wait(bob, lambda d: css(d, "textarea[data-p=reply]").is_enabled(), "Bob cannot reply after taking over")
@@ -371,9 +377,8 @@ def test_shortcuts_help_french_and_signing_out_elsewhere(parley, browsers):
     # `?` opens the help listing the shortcuts; Escape closes it.
     ann.find_element(By.TAG_NAME, "body").send_keys("?")
     wait(ann, lambda d: visible(d, "#help"), "? did not open the help")
-    help_text = text(ann, "#help")
-    for key in ("j", "k", "r", "e", "?"):
-        assert key in help_text.lower()
+    keys = {k.text for k in ann.find_elements(By.CSS_SELECTOR, "#help kbd")}
+    assert {"j", "k", "r", "e", "?", "Alt", "↓", "↑"} <= keys, keys
     ann.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
     wait(ann, lambda d: not visible(d, "#help"), "Escape did not close the help")
 
@@ -384,6 +389,8 @@ def test_shortcuts_help_french_and_signing_out_elsewhere(parley, browsers):
     assert text(ann, "#signout") != "Sign out"
 
     # Two tabs; signing out in one signs the other out too, with a clear message.
+    ann.get(parley.url("/agent?lang=en"))
+    wait(ann, lambda d: "Ann" in text(d, "#whoami"), "not signed in")
     first = ann.current_window_handle
     ann.switch_to.new_window("tab")
     ann.get(parley.url("/agent?lang=en"))
@@ -393,4 +400,11 @@ def test_shortcuts_help_french_and_signing_out_elsewhere(parley, browsers):
     ann.close()
     ann.switch_to.window(first)
     wait(ann, lambda d: visible(d, "#signin"), "the other tab stayed signed in")
-    assert text(ann, "#signin-alert")
+    assert "signed out" in text(ann, "#signin-alert").lower()
+
+    # A password changed elsewhere (here: the command line) ends the open inbox, said on the page.
+    sign_in(ann, parley, ANN)
+    changed = parley.cli("agent", "passwd", ANN[0], "--password-stdin", stdin=PASSWORD + "\n")
+    assert changed.returncode == 0, changed.stderr
+    wait(ann, lambda d: visible(d, "#signin"), "a changed password left the inbox open")
+    assert "signed out" in text(ann, "#signin-alert").lower()
