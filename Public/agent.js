@@ -53,10 +53,21 @@ function icon(name, size) {
   return s;
 }
 
-/** The page's clock, replaceable by tests (ParleyAgent.now). */
+/** The page's clock: the server's time as well as we know it (our clock + skew, the offset estimated from the Date
+ *  header of the API's answers; 0 unless our clock is 2 s or more off). Tests replace ParleyAgent.now (then the skew
+ *  plays no part); ParleyAgent.skew() says the offset in use. */
+var skew = 0, skews = [];
 var hooks = window.ParleyAgent = window.ParleyAgent || {};
-if (!hooks.now) hooks.now = function () { return Date.now(); };
-function now() { return window.ParleyAgent && window.ParleyAgent.now ? window.ParleyAgent.now() : Date.now(); }
+if (!hooks.now) hooks.now = function () { return Date.now() + skew; };
+hooks.skew = function () { return skew; };
+function now() { return window.ParleyAgent && window.ParleyAgent.now ? window.ParleyAgent.now() : Date.now() + skew; }
+function clockSample(res, sent) {
+  var received = Date.now(), v = received - sent < 2000 ? X.skew(res.headers.get('Date'), sent, received) : null;
+  if (v === null) return;
+  skews.push(v);
+  if (skews.length > 7) skews.shift();
+  skew = X.skewOf(skews);
+}
 
 function dateTime(at, long) {
   var d = new Date(at);
@@ -83,6 +94,12 @@ function paintAvatar(el, s) {
 }
 function displayName(s) { return X.displayName(s, L.visitor); }
 function clientId() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 10); }
+/** Writes only what changed (a row is redrawn often: most of the time nothing in it changed). */
+function setText(el, v) { if (el.textContent !== v) el.textContent = v; }
+function setAttr(el, k, v) {
+  if (v == null) { if (el.hasAttribute(k)) el.removeAttribute(k); } else if (el.getAttribute(k) !== v) el.setAttribute(k, v);
+}
+function setHidden(el, v) { if (el.hidden !== v) el.hidden = v; }
 function announce(text) {
   var a = $('announce');
   a.textContent = '';
@@ -101,7 +118,11 @@ var agentsAt = 0;       // when it was last asked for
 var filters = { status: 'active', widget: '', tag: '', assignee: '', q: '' };
 var stream = null, session = 0, inflight = 0, recent = [];
 var order = [];         // the ticket ids in the order shown (j/k)
+var jk = null;          // the order as it was when the open chat was opened (j/k step through it: X.stepFrom)
 var typingUntil = {};   // ticket id → ms: the visitor is typing there
+var seen = {};          // ticket id → its unreadByAgent while it was in view (those count as read: X.unseen)
+var helloSeen = false;  // the stream said hello since sign-in (it loads the list)
+var meVersion = 0;      // bumped when /api/agent/me changes (rows show widget names, my name)
 
 function meId() { return me ? me.agent.id : null; }
 function myTeams() { return me && me.agent.teams || []; }
@@ -109,9 +130,10 @@ function myTeams() { return me && me.agent.teams || []; }
 // ---- server calls
 
 function api(method, path, body) {
-  var init = { method: method, credentials: 'same-origin', headers: {} };
+  var init = { method: method, credentials: 'same-origin', headers: {} }, sent = Date.now();
   if (body !== undefined) { init.headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
   return fetch(path, init).then(function (r) {
+    clockSample(r, sent);
     if (r.status === 204) return { status: 204, ok: true, body: null, headers: r.headers };
     return r.json().then(function (b) { return b; }, function () { return null; }).then(function (b) {
       return { status: r.status, ok: r.ok, body: b, headers: r.headers };
@@ -151,6 +173,10 @@ function showSignIn(message) {
   trays = {};  // their uploads finish or fail on their own
   drafts = {};
   wrapupFor = {};
+  outbox = {};
+  seen = {};
+  jk = null;
+  try { sessionStorage.removeItem(SEEN_KEY); } catch (e) { /* nothing kept */ }
   session++;
   me = null; live = {}; fetched = {}; recent = []; inflight = 0; agents = null; agentsAt = 0;
   resetList();
@@ -169,24 +195,70 @@ function showSignIn(message) {
 function showInbox(data) {
   closeConversation();
   trays = {};
+  outbox = {};
+  jk = null;
   session++;
-  me = data; live = {}; fetched = {}; recent = []; inflight = 0; agents = null; agentsAt = 0;
-  widgets = {};
-  (data.widgets || []).forEach(function (w) { widgets[w.id] = w; });
+  live = {}; fetched = {}; recent = []; inflight = 0; agents = null; agentsAt = 0;
+  applyMe(data);
+  seen = loadSeen();
   resetList();
   $('loading').hidden = true;
   form.hidden = true;
-  $('whoami').textContent = t('signedInAs', { name: data.agent.name });
   $('who').hidden = false;
   $('app').hidden = false;
   $('inbox').hidden = false;
   inboxAlert.textContent = '';
-  fillFilterOptions();
   updateNotifyButton();
   render();
+  // The list and the agents load once the stream says hello (so that nothing falls between the two); if it does
+  // not say it soon (a proxy holding it back), they load anyway.
+  helloSeen = false;
   openStream();
-  reload();
-  loadAgents();
+  var gen = session;
+  setTimeout(function () { if (gen === session && !helloSeen) { reload(); loadAgents(); } }, 3000);
+}
+
+/** GET /api/agent/me's answer: who I am, my widgets (names, targets, typing preview), dispositions, canned responses. */
+function applyMe(data) {
+  me = data;
+  meVersion++;
+  widgets = {};
+  (data.widgets || []).forEach(function (w) { widgets[w.id] = w; });
+  $('whoami').textContent = t('signedInAs', { name: data.agent.name });
+  fillFilterOptions();
+}
+/** Asks for /api/agent/me again (the stream's hello after a break, and reset): admin edits follow. */
+function refreshMe() {
+  call('GET', '/api/agent/me').then(function (res) {
+    if (!res.ok || !res.body || !res.body.agent || !me) return;
+    if (res.body.agent.id !== me.agent.id) { showInbox(res.body); return; }
+    applyMe(res.body);
+    if (conv) { convChanged(); if (canned.open) updateCanned(); }
+    scheduleRender();
+  }, function () { /* kept as it was */ });
+}
+
+// What was in view counts as read (seen): kept for the tab's session, so that a reload does not count it again.
+var SEEN_KEY = 'parley-agent-seen';
+function loadSeen() {
+  try {
+    var v = JSON.parse(sessionStorage.getItem(SEEN_KEY) || 'null');
+    if (v && v.agent === meId() && v.seen && typeof v.seen === 'object') return v.seen;
+  } catch (e) { /* nothing kept */ }
+  return {};
+}
+function saveSeen() {
+  try { sessionStorage.setItem(SEEN_KEY, JSON.stringify({ agent: meId(), seen: seen })); } catch (e) { /* kept for this page */ }
+}
+/** The chat in view: its unread messages are seen. */
+function markSeen() {
+  if (!conv || !inView(conv.id)) return;
+  var s = live[conv.id];
+  if (!s) return;
+  var u = s.unreadByAgent || 0;
+  if ((seen[conv.id] || 0) === u) return;
+  if (u) seen[conv.id] = u; else delete seen[conv.id];
+  saveSeen();
 }
 
 // ---- sign in / out (and the other tabs)
@@ -275,8 +347,13 @@ function openStream() {
   var mine = function (f) { return function (ev) { if (es === stream) f(ev); }; };
   es.onopen = mine(function () { setPresence('online'); });
   // hello: a new stream (nothing to resume); reset: a resume the server could not serve
-  es.addEventListener('hello', mine(function () { setPresence('online'); reload(); refreshConversation(); loadAgents(); }));
-  es.addEventListener('reset', mine(function () { reload(); refreshConversation(); }));
+  es.addEventListener('hello', mine(function () {
+    setPresence('online');
+    if (helloSeen) refreshMe();  // the first one comes right after sign-in, which just asked
+    helloSeen = true;
+    reload(); refreshConversation(); loadAgents();
+  }));
+  es.addEventListener('reset', mine(function () { refreshMe(); reload(); refreshConversation(); }));
   es.addEventListener('signed-out', mine(function () { closeStream(); showSignIn(L.signedOutElsewhere); }));
   es.addEventListener('typing', mine(function (ev) {
     try { typingSignal(JSON.parse(ev.data)); } catch (e) { /* not JSON: ignored */ }
@@ -318,6 +395,7 @@ function streamEntry(data) {
 function upsert(s) {
   var old = live[s.id] || fetched[s.id];
   if (old && old.lastSeq > s.lastSeq) return;  // an older copy than the one we show
+  if (seen[s.id] && (s.unreadByAgent || 0) < seen[s.id]) { delete seen[s.id]; saveSeen(); }  // an agent answered
   if (s.status !== 'closed') live[s.id] = s; else delete live[s.id];
   if (fetched[s.id] || (s.status === 'closed' && (filters.status === 'closed' || filters.status === 'all'))) fetched[s.id] = s;
   if (conv && conv.id === s.id && (!conv.summary || conv.summary.lastSeq <= s.lastSeq)) { conv.summary = s; convChanged(); }
@@ -332,6 +410,7 @@ function fetchTickets(query) {
   });
 }
 
+var PAGE = 1000;  // tickets per request (the server's largest limit)
 function reload() {
   if (!me) return;
   var from = recent.length;
@@ -342,17 +421,34 @@ function reload() {
     if (inflight === 0) recent = [];
     return mine;
   }
-  fetchTickets('status=active&limit=1000').then(function (body) {
+  // Pages of PAGE until all `total` are read (merged by id: a ticket whose activity moved it between two pages
+  // comes twice, the newer copy wins; one that moved the other way comes through the stream meanwhile).
+  var got = {};
+  function page(offset) {
+    return fetchTickets('status=active&limit=' + PAGE + '&offset=' + offset).then(function (body) {
+      var list = body.tickets || [], added = 0;
+      list.forEach(function (s) {
+        if (!got[s.id]) added++;
+        if (!got[s.id] || got[s.id].lastSeq < s.lastSeq) got[s.id] = s;
+      });
+      var next = X.nextOffset(offset, list.length, body.total || 0, added);
+      return next === null ? got : page(next);
+    });
+  }
+  page(0).then(function () {
     var mine = done(), old = live;
     inboxAlert.textContent = '';
-    live = {};
-    (body.tickets || []).forEach(function (s) { live[s.id] = s; });
+    live = got;
     Object.keys(old).forEach(function (id) {
       if (live[id] && old[id].lastSeq > live[id].lastSeq) live[id] = old[id];
     });
     // What the stream brought while this request was on its way may be newer than its answer.
     mine.forEach(upsert);
     if (conv && live[conv.id]) upsert(live[conv.id]);
+    // what was seen of tickets no longer active is forgotten
+    var gone = Object.keys(seen).filter(function (id) { return !live[id]; });
+    gone.forEach(function (id) { delete seen[id]; });
+    if (gone.length) saveSeen();
     fillFilterOptions();
     render();
   }, function (e) {
@@ -363,11 +459,12 @@ function reload() {
 }
 
 /** Closed tickets come from the server, with the filters (the live set holds the active ones). */
-var fetchGen = 0, searchTimer = 0;
+var fetchGen = 0, searchTimer = 0, fetchedGot = 0;
 function refetch() {
   var gen = ++fetchGen;
   fetched = {};
   fetchedTotal = 0;
+  fetchedGot = 0;
   if (!me || (filters.status !== 'closed' && filters.status !== 'all')) { render(); return; }
   var q = new URLSearchParams({ status: 'closed', limit: '200' });
   if (filters.widget) q.set('widget', filters.widget);
@@ -380,6 +477,7 @@ function refetch() {
     $('tickets').removeAttribute('aria-busy');
     (body.tickets || []).forEach(function (s) { if (!live[s.id]) fetched[s.id] = s; });
     fetchedTotal = body.total || 0;
+    fetchedGot = (body.tickets || []).length;
     render();
   }, function (e) {
     if (gen !== fetchGen) return;
@@ -440,7 +538,7 @@ function onFilter() {
   var before = filters;
   filters = { status: fStatus.value, widget: fWidget.value, tag: fTag.value, assignee: fAssignee.value, q: fSearch.value };
   var server = filters.status === 'closed' || filters.status === 'all';
-  if (!server) { if (Object.keys(fetched).length) { fetched = {}; fetchGen++; } render(); return; }
+  if (!server) { if (Object.keys(fetched).length || fetchedTotal) { fetched = {}; fetchedTotal = fetchedGot = 0; fetchGen++; } render(); return; }
   if (before.q !== filters.q && before.status === filters.status && before.widget === filters.widget &&
       before.tag === filters.tag && before.assignee === filters.assignee) {
     render();
@@ -465,6 +563,7 @@ var sectionEls = {}, rows = {}, renderQueued = false;
 function resetList() {
   var box = $('tickets');
   box.textContent = '';
+  if (near) near.disconnect();
   rows = {};
   sectionEls = {};
   X.SECTIONS.forEach(function (k) {
@@ -493,46 +592,93 @@ function currentSections() {
   return X.sections(list, meId(), myTeams(), { status: filters.status, widget: filters.widget, tag: filters.tag, assignee: filters.assignee });
 }
 
+/** Live entries come in bursts: the list is drawn once per frame at most (in a hidden tab, where frames wait,
+ *  within half a second: the tab's title counts). */
 function scheduleRender() {
   if (renderQueued) return;
   renderQueued = true;
-  Promise.resolve().then(function () { renderQueued = false; render(); });
+  var run = function () { if (renderQueued) render(); };
+  if (!document.hidden && window.requestAnimationFrame) requestAnimationFrame(run);
+  setTimeout(run, document.hidden ? 100 : 500);
 }
 
 function render() {
+  renderQueued = false;
   if (!me) return;
+  markSeen();
   var active = document.activeElement, focused = active && active.closest && active.closest('#tickets li[data-ticket]');
   focused = focused && focused.getAttribute('data-ticket');
   var sec = currentSections(), shown = {};
   order = X.order(sec);
   X.SECTIONS.forEach(function (k) {
     var box = sectionEls[k], prev = null;
-    box.el.hidden = !sec[k].length;
-    box.count.textContent = sec[k].length;
+    setHidden(box.el, !sec[k].length);
+    setText(box.count, String(sec[k].length));
     sec[k].forEach(function (s) {
-      var r = rows[s.id] || (rows[s.id] = makeRow(s.id));
-      fillRow(r, s);
+      var r = rows[s.id] || (rows[s.id] = makeRow(s.id)), key = rowKey(s);
+      if (r.summary !== s || r.key !== key) fillRow(r, s, key);  // unchanged: only the clock moves it (tick)
       shown[s.id] = 1;
       var want = prev ? prev.nextSibling : box.ul.firstChild;
       if (r.li !== want) box.ul.insertBefore(r.li, want);
       prev = r.li;
     });
   });
-  Object.keys(rows).forEach(function (id) { if (!shown[id]) { rows[id].li.remove(); delete rows[id]; } });
+  Object.keys(rows).forEach(function (id) {
+    if (!shown[id]) { if (near) near.unobserve(rows[id].li); rows[id].li.remove(); delete rows[id]; }
+  });
   var n = order.length, filtered = filters.widget || filters.tag || filters.assignee || filters.q.trim() || filters.status !== 'active';
-  $('empty').textContent = filtered ? L.noMatch : L.noTickets;
-  $('empty').hidden = n > 0;
-  $('inbox-total').textContent = fetchedTotal > Object.keys(fetched).length ?
-    t('showingSome', { n: Object.keys(fetched).length, total: fetchedTotal }) : n ? t('nTickets', { n: n }) : '';
+  setText($('empty'), filtered ? L.noMatch : L.noTickets);
+  setHidden($('empty'), n > 0);
+  // a filter's server fetch (closed tickets) may be capped: then "N of M", M counting those not fetched
+  setText($('inbox-total'), fetchedTotal > fetchedGot ? t('showingSome', { n: n, total: n + fetchedTotal - fetchedGot }) :
+    n ? t('nTickets', { n: n }) : '');
   // the rows move as they are redrawn: the focus stays on its ticket
   if (focused && rows[focused] && document.activeElement !== rows[focused].btn &&
       (!document.activeElement || document.activeElement === document.body)) rows[focused].btn.focus();
   fillTagOptions();
   updateTitle();
+  if (n && !rowsSized) sizeRows();
 }
 
+/** The rows' one height, measured once on a row laid out in full (see .sized in agent.css); again after a resize
+ *  (a zoom). Not while the list is not shown (narrow screens with a chat open): the next render tries again. */
+var rowsSized = false;
+function sizeRows() {
+  var box = $('tickets'), li = box.querySelector('li.t-row');
+  if (!li || (app.classList.contains('has-conv') && window.matchMedia && matchMedia('(max-width: 760px)').matches)) return;
+  box.classList.remove('sized');
+  li.style.contentVisibility = 'visible';
+  var height = li.getBoundingClientRect().height;
+  li.style.contentVisibility = '';
+  if (height < 24) return;
+  box.style.setProperty('--row-h', height + 'px');
+  box.classList.add('sized');
+  rowsSized = true;
+}
+var resizeTimer = 0;
+window.addEventListener('resize', function () {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(function () { rowsSized = false; if (me) sizeRows(); }, 200);
+});
+
+/** What a row shows besides its summary: the row is drawn again only when its summary object or this changes. */
+function rowKey(s) {
+  return (conv && conv.id === s.id ? 'c' : '') + '|' + ((typingUntil[s.id] || 0) > Date.now() ? 't' : '') + '|' +
+    X.unseen(s, seen) + '|' + meVersion;
+}
+
+/** Rows near the list's visible part (the clock redraws only those; the others when they come near). */
+var near = window.IntersectionObserver ? new IntersectionObserver(function (entries) {
+  entries.forEach(function (en) {
+    var r = rows[en.target.getAttribute('data-ticket')];
+    if (!r || r.li !== en.target) return;
+    r.near = en.isIntersecting;
+    if (r.near) tickRow(r);
+  });
+}, { root: $('tickets'), rootMargin: '400px 0px' }) : null;
+
 function makeRow(id) {
-  var r = { id: id };
+  var r = { id: id, near: true };
   r.dev = h('span', { class: 't-dev', 'data-p': 'device', role: 'img' });
   r.name = h('span', { class: 't-name', 'data-p': 'name' });
   r.time = h('span', { class: 't-time', 'data-p': 'time' });
@@ -543,6 +689,7 @@ function makeRow(id) {
   r.bot = h('span', { class: 't-bot' }, r.preview);
   r.btn = h('button', { type: 'button', class: 't-open' }, r.dev, h('span', { class: 't-body' }, r.top, r.mid, r.bot));
   r.li = h('li', { 'data-ticket': id, class: 't-row' }, r.btn);
+  if (near) near.observe(r.li);
   return r;
 }
 
@@ -553,67 +700,77 @@ function part(r, key, want, make, parent, before) {
   return r[key];
 }
 
-function fillRow(r, s) {
-  var name = displayName(s), left = !!s.visitorLeft, isNew = X.isNew(s), mine = s.assignee === meId();
-  if (r.name.textContent !== name) r.name.textContent = name;
-  r.dev.setAttribute('data-device', s.device === 'mobile' ? 'mobile' : 'desktop');
-  if (left) r.dev.setAttribute('data-left', 'true'); else r.dev.removeAttribute('data-left');
-  r.dev.setAttribute('aria-label', L[s.device === 'mobile' ? 'mobile' : 'desktop'] + (left ? ' — ' + L.visitorLeftShort : ''));
+function fillRow(r, s, key) {
+  var name = displayName(s), left = !!s.visitorLeft, isNew = X.isNew(s), mine = s.assignee === meId(), cur = !!(conv && conv.id === s.id);
+  setText(r.name, name);
+  setAttr(r.dev, 'data-device', s.device === 'mobile' ? 'mobile' : 'desktop');
+  setAttr(r.dev, 'data-left', left ? 'true' : null);
+  setAttr(r.dev, 'aria-label', L[s.device === 'mobile' ? 'mobile' : 'desktop'] + (left ? ' — ' + L.visitorLeftShort : ''));
   if (r.devKind !== s.device) { r.dev.textContent = ''; r.dev.append(icon(s.device === 'mobile' ? 'mobile' : 'desktop')); r.devKind = s.device; }
-  var wname = (widgets[s.widget] || {}).name || s.widget;
-  if (r.widget.textContent !== wname) r.widget.textContent = wname;
-  var preview = s.lastMessagePreview || (s.subject ? s.subject : L.noMessage);
-  if (r.preview.textContent !== preview) r.preview.textContent = preview;
+  setText(r.widget, (widgets[s.widget] || {}).name || s.widget);
+  setText(r.preview, s.lastMessagePreview || (s.subject ? s.subject : L.noMessage));
   var badge = part(r, 'badge', isNew, function () { return h('span', { class: 't-new', 'data-p': 'new' }); }, r.top, r.time);
   if (badge) {
-    badge.textContent = String(s.visitorMessages || 0);
-    badge.setAttribute('aria-label', t('newBadge', { n: s.visitorMessages || 0 }));
+    setText(badge, String(s.visitorMessages || 0));
+    setAttr(badge, 'aria-label', t('newBadge', { n: s.visitorMessages || 0 }));
   }
   var who = part(r, 'assignee', !!s.assignee, function () { return h('span', { class: 't-assignee', 'data-p': 'assignee' }); }, r.mid);
-  if (who) who.textContent = mine ? t('youName', { name: s.assigneeName || me.agent.name }) : s.assigneeName || s.assignee;
+  if (who) setText(who, mine ? t('youName', { name: s.assigneeName || me.agent.name }) : s.assigneeName || s.assignee);
   var st = part(r, 'status', s.status !== 'open', function () { return h('span', { class: 't-assignee t-status' }); }, r.mid);
-  if (st) st.textContent = L[s.status === 'closed' ? 'stClosed' : 'stPending'];
+  if (st) setText(st, L[s.status === 'closed' ? 'stClosed' : 'stPending']);
   part(r, 'typing', (typingUntil[s.id] || 0) > Date.now(), function () {
     return h('span', { class: 't-typing', role: 'img', 'aria-label': L.typingShort }, h('i'), h('i'), h('i'));
   }, r.bot, r.preview.nextSibling);
-  var unread = !isNew && mine && s.unreadByAgent > 0 && !(conv && conv.id === s.id);
+  // unread: what came since the agent last had the chat in view (X.unseen)
+  var n = X.unseen(s, seen), unread = !isNew && mine && n > 0 && !cur;
   var u = part(r, 'unread', unread, function () { return h('span', { class: 't-unread', 'data-p': 'unread' }); }, r.bot);
-  if (u) { u.textContent = String(s.unreadByAgent); u.setAttribute('aria-label', t('unread', { n: s.unreadByAgent })); }
-  r.li.classList.toggle('unread', unread);
-  if (conv && conv.id === s.id) r.btn.setAttribute('aria-current', 'true'); else r.btn.removeAttribute('aria-current');
+  if (u) { setText(u, String(n)); setAttr(u, 'aria-label', t('unread', { n: n })); }
+  if (r.li.classList.contains('unread') !== unread) r.li.classList.toggle('unread', unread);
+  setAttr(r.btn, 'aria-current', cur ? 'true' : null);
   r.summary = s;
+  r.key = key;
   tickRow(r);
 }
 
-/** The parts of a row that move with the clock: the response timer and the time. */
+/** The parts of a row that move with the clock: the response timer and the time ("5 min": formatted again only
+ *  when its minute changes). */
 function tickRow(r) {
   var s = r.summary, at = s.lastMessageAt || s.createdAt, n = now();
-  var time = X.shortTime(at, n, lang);
-  if (r.time.textContent !== time) { r.time.textContent = time; r.time.title = dateTime(at, true); }
+  if (r.at !== at) { r.at = at; r.atMs = Date.parse(at); r.minute = null; setAttr(r.time, 'title', dateTime(at, true)); }
+  var minute = isNaN(r.atMs) ? 0 : Math.floor((n - r.atMs) / 60000);
+  if (r.minute !== minute) { r.minute = minute; setText(r.time, X.shortTime(at, n, lang)); }
   var tm = X.timer(s, n, (widgets[s.widget] || {}).targetResponseSeconds);
   var el = part(r, 'timer', !!tm, function () { return h('span', { class: 't-timer', 'data-p': 'timer' }); }, r.bot, r.unread);
   if (el) paintTimer(el, tm);
 }
+/** A response timer: written only when its text or colour changes (once a second while it runs). */
 function paintTimer(el, tm) {
-  el.textContent = X.clock(tm.elapsed);
-  el.setAttribute('data-colour', tm.colour);
-  if (tm.expired) el.setAttribute('data-expired', 'true'); else el.removeAttribute('data-expired');
-  var label = tm.expired ? t('timerOverdue', { time: X.clock(tm.elapsed), over: X.clock(-tm.left) }) :
-    t('timerLeft', { time: X.clock(tm.elapsed), left: X.clock(tm.left) });
+  var text = X.clock(tm.elapsed);
+  if (el.textContent === text && el.getAttribute('data-colour') === tm.colour) return;
+  el.textContent = text;
+  setAttr(el, 'data-colour', tm.colour);
+  setAttr(el, 'data-expired', tm.expired ? 'true' : null);
+  var label = tm.expired ? t('timerOverdue', { time: text, over: X.clock(-tm.left) }) :
+    t('timerLeft', { time: text, left: X.clock(tm.left) });
   el.setAttribute('aria-label', label);
   el.title = label;
 }
 
-/** Every second (and when a test calls it): timers, times, the conversation's timer. */
-function tick() {
+/** The timers and times of every row, and the conversation's timer: when a test calls it (ParleyAgent.tick). */
+function tick() { tickRows(true); }
+/** Once a second: the same for the rows near the visible part of the list (the others when they come near). */
+function tickRows(all) {
   if (!me) return;
-  Object.keys(rows).forEach(function (id) { tickRow(rows[id]); });
+  for (var id in rows) if (all || rows[id].near !== false) tickRow(rows[id]);
   var el = P('conv-timer'), tm = conv && conv.summary && X.timer(conv.summary, now(), (widgets[conv.summary.widget] || {}).targetResponseSeconds);
-  el.hidden = !tm;
+  setHidden(el, !tm);
   if (tm) paintTimer(el, tm);
 }
 hooks.tick = tick;
-setInterval(function () { (window.ParleyAgent && window.ParleyAgent.tick || tick)(); }, 1000);
+setInterval(function () {
+  var f = window.ParleyAgent && window.ParleyAgent.tick;
+  if (f && f !== tick) f(); else tickRows(false);
+}, 1000);
 
 $('tickets').addEventListener('click', function (ev) {
   var li = ev.target.closest('li[data-ticket]');
@@ -626,11 +783,11 @@ function inView(id) { return !!(conv && conv.id === id && !document.hidden); }
 
 function updateTitle() {
   if (!me) return;
-  var list = Object.keys(live).map(function (id) {
-    var s = live[id];
-    return inView(id) && s.unreadByAgent ? Object.assign({}, s, { unreadByAgent: 0 }) : s;
-  });
-  document.title = X.title(L.pageTitle, X.titleCount(list, meId()));
+  markSeen();
+  var list = [];
+  for (var id in live) list.push(live[id]);
+  var title = X.title(L.pageTitle, X.titleCount(list, meId(), seen));
+  if (document.title !== title) document.title = title;
 }
 document.addEventListener('visibilitychange', function () { if (me) { updateTitle(); scheduleRender(); } });
 
@@ -700,8 +857,9 @@ var conv = null;     // {id, summary, seen: {seq: 1}, loaded, early: [], previou
 var convGen = 0;
 var trays = {};      // ticket id → {el, tray, o}: uploads go on while another ticket is shown
 var limits = {};     // widget id → {max, n} from its public config (the server checks them anyway)
-var drafts = {};     // ticket id → unsent reply text
-var wrapupFor = {};  // ticket id → true while its wrap-up waits for Done
+var drafts = {};     // ticket id → {text, note}: the unsent reply or note (a note stays a note: never sent as a reply)
+var wrapupFor = {};  // ticket id → {disposition, notes} while its wrap-up waits for Done
+var outbox = {};     // ticket id → [pending]: replies and notes sent, not yet confirmed, or failed (see sendReply)
 var noteMode = false, lastTyping = null, typingTimer = 0;
 var events = $('events'), reply = $('reply'), convAlert = $('conv-alert'), slot = $('tray-slot'), fileInput = $('file');
 var app = $('app'), composer = $('composer'), sendBtn = P('send'), noteBtn = P('note-mode');
@@ -710,6 +868,7 @@ function openConversation(id, opts) {
   opts = opts || {};
   if (conv && conv.id === id) { focusAfterOpen(opts.focus); return; }
   saveDraft();
+  jk = order.slice();  // the list as it was just before this open (which may move the chat: X.stepFrom)
   var gen = ++convGen;
   var summary = live[id] || fetched[id] || null;
   conv = { id: id, summary: summary, seen: {}, loaded: false, early: [], previous: [], contact: null };
@@ -722,8 +881,9 @@ function openConversation(id, opts) {
   events.textContent = '';
   events.setAttribute('aria-busy', 'true');
   hideTyping();
-  setNoteMode(false);
-  reply.value = drafts[id] || '';
+  var draft = drafts[id] || { text: '', note: false };
+  setNoteMode(draft.note);
+  reply.value = draft.text;
   autosize();
   closeCanned();
   lastTyping = null;
@@ -736,8 +896,11 @@ function openConversation(id, opts) {
   if (Date.now() - agentsAt > 15000) loadAgents();
   call('GET', ticketPath(id)).then(function (res) {
     if (gen !== convGen) return;  // another ticket was opened meanwhile
-    events.removeAttribute('aria-busy');
-    if (!res.ok) { convAlert.textContent = t('conversationFailed', { m: errorOf(res).message }); return; }
+    if (!res.ok) {
+      events.removeAttribute('aria-busy');
+      convAlert.textContent = t('conversationFailed', { m: errorOf(res).message });
+      return;
+    }
     conv.loaded = true;
     conv.previous = res.body.previous || [];
     conv.contact = res.body.contact === true;
@@ -746,7 +909,9 @@ function openConversation(id, opts) {
     if (!conv.summary) { conv.summary = live[id] || fetched[id] || res.body.ticket; convChanged(); }
     (res.body.events || []).concat(conv.early).forEach(addEvent);
     conv.early = [];
+    (outbox[id] || []).forEach(showPending);  // what is still on its way, or failed, stays under the history
     if (!events.firstChild) events.append(emptyNote(L.noMessages));
+    events.removeAttribute('aria-busy');  // the history is in: the log may speak
     events.scrollTop = events.scrollHeight;
     loadLimits(id, conv.summary.widget);
     if (wrapupFor[id] && conv.summary.status === 'closed') showWrapup(false);
@@ -762,10 +927,9 @@ function openConversation(id, opts) {
 /** POST .../open: assigns the ticket to me if nobody has it, and the visitor sees that I joined. */
 function joinTicket(id, gen) {
   return call('POST', ticketPath(id, 'open')).then(function (res) {
-    if (gen !== undefined && gen !== convGen) return;
     if (res.ok) applyResult(res.body, id);
-    else convAlert.textContent = t('openFailed', { m: errorOf(res).message });
-  }, function () { convAlert.textContent = t('openFailed', { m: L.network }); });
+    else if (gen === convGen) convAlert.textContent = t('openFailed', { m: errorOf(res).message });
+  }, function () { if (gen === convGen) convAlert.textContent = t('openFailed', { m: L.network }); });
 }
 
 function focusAfterOpen(how) {
@@ -800,7 +964,15 @@ function closeConversation() {
   hideTyping();
 }
 
-function saveDraft() { if (conv) drafts[conv.id] = reply.value; }
+/** The open ticket's unsent reply (with its mode: a note stays a note) and unfinished wrap-up, kept while others are shown. */
+function saveDraft() {
+  if (!conv) return;
+  drafts[conv.id] = { text: reply.value, note: noteMode };
+  if (wrapupFor[conv.id] && !$('wrapup').hidden) {
+    var sel = P('disposition');
+    wrapupFor[conv.id] = { disposition: sel ? sel.value : '', notes: $('wrapup-notes').value };
+  }
+}
 
 $('conv-close').addEventListener('click', function () {
   var id = conv && conv.id;
@@ -822,27 +994,35 @@ function convChanged() {
     .filter(Boolean).join(' · ');
   P('readonly').hidden = !readonly;
   $('readonly-text').textContent = t('assignedTo', { name: s.assigneeName || s.assignee || '' });
-  P('end').hidden = closed;
+  P('end').hidden = closed || readonly;  // someone else's chat: theirs to end (take it over first)
   P('reopen').hidden = !closed;
   P('visitor-left').hidden = !s.visitorLeft || closed;
   var wrap = !!wrapupFor[s.id] && closed;
   $('wrapup').hidden = !wrap || $('wrapup').hidden;
   composer.hidden = closed;
   $('closed-bar').hidden = !closed || !$('wrapup').hidden;
-  var off = readonly || closed;
+  composerState();
+  markSeen();
+  tickRows(false);
+  renderPanel();
+}
+
+/** The reply box: off on a closed chat; on someone else's (read-only) only internal notes can be written. */
+function composerState() {
+  var s = conv && conv.summary, mode = s ? X.openMode(s, meId()) : 'join';
+  var closed = mode === 'closed', readonly = mode === 'readonly', off = closed || (readonly && !noteMode);
   reply.disabled = off;
   sendBtn.disabled = off;
-  noteBtn.disabled = off;
-  $('attach').disabled = off || noteMode;
+  noteBtn.disabled = closed;
+  $('attach').disabled = closed || readonly || noteMode;
   if (off) closeCanned();
-  reply.placeholder = readonly ? L.readonlyPlaceholder : noteMode ? L.notePlaceholder : L.replyPlaceholder;
-  tick();
-  renderPanel();
+  reply.placeholder = noteMode ? L.notePlaceholder : readonly ? L.readonlyPlaceholder : L.replyPlaceholder;
 }
 
 // ---- events in the conversation
 
 function conversationEvent(id, e) {
+  if (e) settle(id, e);
   if (!conv || id !== conv.id || !e) return;
   if (!conv.loaded) { conv.early.push(e); return; }
   addEvent(e);
@@ -903,14 +1083,16 @@ function attachmentParts(a) {
 function addEvent(e) {
   if (!conv || !e || conv.seen[e.seq]) return;
   conv.seen[e.seq] = 1;
+  settle(conv.id, e);
   var item = renderEvent(e);
   if (!item) return;
   var nearEnd = events.scrollHeight - events.scrollTop - events.clientHeight < 80;
   var empty = events.querySelector('[data-empty]');
   if (empty) empty.remove();
-  // in seq order (the stream and an action's answer may come in either order)
+  // in seq order (the stream and an action's answer may come in either order), before the pending ones (outbox)
   var after = null;
-  for (var c = events.lastElementChild; c && +c.getAttribute('data-seq') > e.seq; c = c.previousElementSibling) after = c;
+  for (var c = events.lastElementChild; c && (c.hasAttribute('data-state') || +c.getAttribute('data-seq') > e.seq);
+    c = c.previousElementSibling) after = c;
   events.insertBefore(item, after);
   if (nearEnd || (e.by && e.by.id === meId())) events.scrollTop = events.scrollHeight;
 }
@@ -922,15 +1104,18 @@ function typingSignal(d) {
   if (d.by.kind === 'agent' && d.by.id === meId()) return;
   if (d.by.kind === 'visitor') {
     typingUntil[d.ticket] = Date.now() + 6000;
-    if (rows[d.ticket]) fillRow(rows[d.ticket], rows[d.ticket].summary);
-    setTimeout(function () { if (rows[d.ticket]) fillRow(rows[d.ticket], rows[d.ticket].summary); }, 6100);
+    scheduleRender();
+    setTimeout(scheduleRender, 6100);
   }
   if (!conv || conv.id !== d.ticket) return;
   var ind = P('typing'), prev = P('typing-preview');
-  $('typing-text').textContent = d.by.kind === 'visitor' ? L.visitorTyping : t('agentTyping', { name: d.by.name || L.agent });
+  // only "… is typing" is in the live region (said once, not again on every signal); the preview is not read out
+  var who = d.by.kind === 'visitor' ? L.visitorTyping : t('agentTyping', { name: d.by.name || L.agent });
+  setText($('typing-text'), who);
+  setText($('typing-live'), who);
   ind.hidden = false;
   var text = d.by.kind === 'visitor' && typeof d.text === 'string' ? d.text.trim() : '';
-  prev.textContent = text;
+  setText(prev, text);
   prev.hidden = !text;
   clearTimeout(typingTimer);
   typingTimer = setTimeout(hideTyping, 6000);
@@ -942,6 +1127,8 @@ function stopTyping(id) {
 function hideTyping() {
   clearTimeout(typingTimer);
   P('typing').hidden = true;
+  $('typing-text').textContent = '';
+  $('typing-live').textContent = '';
   P('typing-preview').hidden = true;
   P('typing-preview').textContent = '';
 }
@@ -968,34 +1155,113 @@ function setNoteMode(on) {
   composer.classList.toggle('note', noteMode);
   sendBtn.textContent = noteMode ? L.addNote : L.send;
   $('reply-label').textContent = noteMode ? L.noteLabel : L.reply;
-  reply.placeholder = noteMode ? L.notePlaceholder : L.replyPlaceholder;
-  $('attach').disabled = noteMode || reply.disabled;
+  composerState();
 }
-noteBtn.addEventListener('click', function () { setNoteMode(!noteMode); reply.focus(); });
+noteBtn.addEventListener('click', function () {
+  setNoteMode(!noteMode);
+  if (conv) drafts[conv.id] = { text: reply.value, note: noteMode };
+  if (!reply.disabled) reply.focus();
+});
 
+/* The outbox. Send shows the reply (or note) in the pane at once as "sending…" (.ev[data-state=sending], with its
+ * clientId) and empties the box; the box is never filled again with it. If it fails it stays there as "not sent"
+ * (data-state=failed) with Retry (the same clientId: the server stores a reply once however often it is sent) and
+ * Discard. Its stored copy (the POST's answer, the stream or a reload: X.settles) replaces it. Kept per ticket
+ * while others are shown (not across reloads). A note has no id: see X.retryable. */
 function sendReply() {
   if (!conv || reply.disabled) return;
-  var id = conv.id, gen = convGen, text = reply.value.trim(), note = noteMode;
-  if (!note && trays[id]) trays[id].tray.s();
+  var id = conv.id, text = reply.value.trim(), note = noteMode;
+  if (!note && trays[id] && X.openMode(conv.summary || {}, meId()) !== 'readonly') trays[id].tray.s();
   if (!text) return;
+  if (!note && conv.summary && X.openMode(conv.summary, meId()) !== 'join') return;  // read-only: notes only
   reply.value = '';
-  drafts[id] = '';
+  drafts[id] = { text: '', note: note };
   autosize();
   closeCanned();
   convAlert.textContent = '';
-  var restore = function (m) {
-    if (gen !== convGen) { drafts[id] = drafts[id] || text; return; }
-    convAlert.textContent = t(note ? 'noteFailed' : 'replyFailed', { m: m });
-    if (!reply.value) { reply.value = text; autosize(); }
-  };
-  var req = note ? call('POST', ticketPath(id, 'notes'), { text: text }) :
-    call('POST', ticketPath(id, 'messages'), { id: clientId(), text: text });
+  var p = { ticket: id, clientId: clientId(), note: note, text: text, afterSeq: conv.summary ? conv.summary.lastSeq || 0 : 0,
+    state: 'sending', status: 0, error: '', el: null };
+  (outbox[id] = outbox[id] || []).push(p);
+  deliver(p);
+}
+function deliver(p) {
+  p.state = 'sending';
+  p.error = '';
+  showPending(p);
+  var req = p.note ? call('POST', ticketPath(p.ticket, 'notes'), { text: p.text }) :
+    call('POST', ticketPath(p.ticket, 'messages'), { id: p.clientId, text: p.text });
   req.then(function (res) {
-    if (res.ok) { lastTyping = null; return applyResult(res.body, id); }
+    if (res.ok) {
+      if (conv && conv.id === p.ticket) lastTyping = null;
+      dropPending(p);
+      applyResult(res.body, p.ticket);
+      // a reply the server already had (an earlier try did land) whose copy we do not show: ask for the history
+      if (!p.note && res.body && res.body.duplicate && !res.body.event) refreshConversation();
+      return;
+    }
     var err = errorOf(res);
-    restore(err.code === 'assigned_elsewhere' ? L.assignedElsewhere : err.code === 'ticket_closed' ? L.ticketClosed : err.message);
-    if (err.code === 'assigned_elsewhere' || err.code === 'ticket_closed') refreshConversation();
-  }, function () { restore(L.network); });
+    failPending(p, res.status, err.code === 'assigned_elsewhere' ? L.assignedElsewhere : err.code === 'ticket_closed' ? L.ticketClosed : err.message);
+    if ((err.code === 'assigned_elsewhere' || err.code === 'ticket_closed') && conv && conv.id === p.ticket) refreshConversation();
+  }, function () { failPending(p, 0, L.network); });
+}
+function pendingIndex(p) { return (outbox[p.ticket] || []).indexOf(p); }
+function failPending(p, status, message) {
+  if (pendingIndex(p) < 0) return;  // its copy came meanwhile (the stream)
+  p.state = 'failed';
+  p.status = status;
+  p.error = message;
+  showPending(p);
+  if (conv && conv.id === p.ticket) convAlert.textContent = t(p.note ? 'noteFailed' : 'replyFailed', { m: message });
+}
+function dropPending(p) {
+  var list = outbox[p.ticket] || [], i = list.indexOf(p);
+  if (i >= 0) list.splice(i, 1);
+  if (!list.length) delete outbox[p.ticket];
+  if (p.el) { p.el.remove(); p.el = null; }
+}
+/** A stored event of ticket `id`: the pending reply or note it is the copy of goes (the copy shows instead). */
+function settle(id, e) {
+  var list = outbox[id];
+  if (!list) return;
+  for (var i = 0; i < list.length; i++) if (X.settles(list[i], e, meId())) { dropPending(list[i]); return; }
+}
+/** Draws a pending reply or note (when its ticket is in view), at the end of the pane. */
+function showPending(p) {
+  var old = p.el;
+  p.el = null;
+  if (!conv || conv.id !== p.ticket || !conv.loaded || pendingIndex(p) < 0) { if (old) old.remove(); return; }
+  var failed = p.state === 'failed', el = h('div', { class: 'ev out' + (p.note ? ' out-note' : ''), 'data-state': p.state,
+    'data-client': p.clientId, 'data-kind': 'agent' });
+  var head = h('p', { class: 'ev-head' });
+  if (p.note) head.append(h('span', { class: 'ev-label' }, icon('note', 13), L.internalNote));
+  head.append(h('span', { class: 'ev-by', text: me.agent.name }), h('span', { class: 'ev-state', text: failed ? L.notSent : L.sending }));
+  el.append(head, h('div', { class: 'ev-body', text: p.text }));
+  if (failed) {
+    var bar = h('div', { class: 'ev-fail' }, h('p', { text: t('notSentWhy', { m: p.error }) }));
+    if (X.retryable(p.note, p.status)) {
+      if (p.note) bar.append(h('p', { class: 'ev-warn', text: L.noteRetryWarn }));
+      var retry = h('button', { type: 'button', class: 'quiet sm', 'data-p': 'retry', text: L.retry });
+      retry.addEventListener('click', function () { deliver(p); focusComposer(); });
+      bar.append(retry);
+    }
+    var discard = h('button', { type: 'button', class: 'quiet sm', 'data-p': 'discard', text: L.discard });
+    discard.addEventListener('click', function () {
+      dropPending(p);
+      if (conv && conv.id === p.ticket) convAlert.textContent = '';
+      if (!events.querySelector('.ev')) events.append(emptyNote(L.noMessages));
+      focusComposer();
+    });
+    bar.append(discard);
+    el.append(bar);
+  }
+  p.el = el;
+  var empty = events.querySelector('[data-empty]');
+  if (empty) empty.remove();
+  if (old && old.parentNode === events) events.replaceChild(el, old);
+  else { events.append(el); events.scrollTop = events.scrollHeight; }
+}
+function focusComposer() {
+  if (conv && !reply.disabled) reply.focus(); else if (conv) $('conv-title').focus();
 }
 
 $('reply-form').addEventListener('submit', function (ev) { ev.preventDefault(); sendReply(); });
@@ -1059,7 +1325,11 @@ function cannedKey(ev) {
   if (!canned.open) return false;
   var n = canned.items.length;
   if (ev.key === 'Escape') { canned.dismissed = true; closeCanned(); ev.preventDefault(); return true; }
-  if (!n) return false;
+  if (!n) {
+    // nothing matches: the first Enter closes the picker (never sends "/xyz" by surprise), a second one sends
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { canned.dismissed = true; closeCanned(); ev.preventDefault(); return true; }
+    return false;
+  }
   if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
     if (ev.altKey) return false;
     canned.index = (canned.index + (ev.key === 'ArrowDown' ? 1 : n - 1)) % n;
@@ -1113,21 +1383,42 @@ reply.addEventListener('paste', function (ev) {
 
 // ---- take over, end chat (confirmation, then wrap-up), reopen
 
-function busy(btn, on) {
-  btn.disabled = on;
-  if (on) btn.setAttribute('aria-busy', 'true'); else btn.removeAttribute('aria-busy');
+/** A control whose request is on its way. A button stays focusable (aria-disabled; its clicks are dropped below), so
+ *  the focus is not lost to the page; a select or field is disabled, and gets the focus back if it had it. */
+function busy(el, on) {
+  if (el.tagName === 'BUTTON') {
+    setAttr(el, 'aria-disabled', on ? 'true' : null);
+    setAttr(el, 'aria-busy', on ? 'true' : null);
+    return;
+  }
+  if (on) {
+    el.refocus = document.activeElement === el;
+    el.disabled = true;
+    el.setAttribute('aria-busy', 'true');
+    return;
+  }
+  el.disabled = false;
+  el.removeAttribute('aria-busy');
+  if (el.refocus && (!document.activeElement || document.activeElement === document.body) && el.isConnected) el.focus();
+  el.refocus = false;
 }
+document.addEventListener('click', function (ev) {
+  var b = ev.target && ev.target.closest && ev.target.closest('button[aria-disabled="true"]');
+  if (b) { ev.preventDefault(); ev.stopImmediatePropagation(); }
+}, true);
 
 P('takeover').addEventListener('click', function () {
   if (!conv) return;
-  var btn = P('takeover'), id = conv.id;
+  var btn = P('takeover'), id = conv.id, gen = convGen;
   busy(btn, true);
   call('POST', ticketPath(id, 'takeover')).then(function (res) {
     busy(btn, false);
+    if (res.ok) applyResult(res.body, id);
+    if (gen !== convGen) return;  // another chat is shown now: its alerts and focus are not this one's
     if (!res.ok) { convAlert.textContent = t('takeoverFailed', { m: errorOf(res).message }); return; }
-    applyResult(res.body, id);
-    if (conv && conv.id === id) { announce(L.tookOver); reply.focus(); }
-  }, function () { busy(btn, false); convAlert.textContent = t('takeoverFailed', { m: L.network }); });
+    announce(L.tookOver);
+    focusComposer();
+  }, function () { busy(btn, false); if (gen === convGen) convAlert.textContent = t('takeoverFailed', { m: L.network }); });
 });
 
 var confirmDlg = $('confirm'), helpDlg = $('help'), returnFocus = null;
@@ -1151,7 +1442,7 @@ function closeDialogs() {
 });
 
 function endChat() {
-  if (!conv || !conv.summary || conv.summary.status === 'closed') return;
+  if (!conv || !conv.summary || X.openMode(conv.summary, meId()) !== 'join') return;  // closed, or someone else's
   confirmDlg.setAttribute('data-ticket', conv.id);
   P('confirm-yes').disabled = false;
   openDialog(confirmDlg, P('confirm-no'));
@@ -1160,26 +1451,30 @@ P('end').addEventListener('click', endChat);
 P('close').addEventListener('click', endChat);
 P('confirm-no').addEventListener('click', function () { confirmDlg.close(); });
 P('confirm-yes').addEventListener('click', function () {
-  var id = confirmDlg.getAttribute('data-ticket'), btn = P('confirm-yes');
+  var id = confirmDlg.getAttribute('data-ticket'), btn = P('confirm-yes'), gen = convGen;
   if (!conv || conv.id !== id) { confirmDlg.close(); return; }
   busy(btn, true);
+  // the dialog is this ticket's as long as it is open for it
+  var closeDialog = function () { if (confirmDlg.open && confirmDlg.getAttribute('data-ticket') === id) confirmDlg.close(); };
   call('POST', ticketPath(id, 'close')).then(function (res) {
     busy(btn, false);
     if (!res.ok && errorOf(res).code !== 'ticket_closed') {
-      confirmDlg.close();
-      convAlert.textContent = t('closeFailed', { m: errorOf(res).message });
+      closeDialog();
+      if (gen === convGen) convAlert.textContent = t('closeFailed', { m: errorOf(res).message });
       return;
     }
-    wrapupFor[id] = true;
-    returnFocus = null;
-    confirmDlg.close();
-    if (res.ok) applyResult(res.body, id); else refreshConversation();
-    if (conv && conv.id === id) showWrapup(true);
+    wrapupFor[id] = wrapupFor[id] || { disposition: '', notes: '' };
+    if (gen === convGen) returnFocus = null;
+    closeDialog();
+    if (res.ok) applyResult(res.body, id);
+    if (gen !== convGen) return;  // its wrap-up shows when it is opened again
+    if (!res.ok) refreshConversation();
+    showWrapup(true);
     announce(L.chatEnded);
   }, function () {
     busy(btn, false);
-    confirmDlg.close();
-    convAlert.textContent = t('closeFailed', { m: L.network });
+    closeDialog();
+    if (gen === convGen) convAlert.textContent = t('closeFailed', { m: L.network });
   });
 });
 
@@ -1193,8 +1488,10 @@ function showWrapup(focus) {
     list.forEach(function (d) { sel.append(h('option', { value: d.code, text: d.label })); });
     field.append(h('label', { for: 'disposition', text: L.disposition }), sel);
   }
+  var kept = wrapupFor[conv.id] || {};  // what was typed before another chat was shown
+  if (list.length && kept.disposition) P('disposition').value = kept.disposition;
   $('wrapup-intro').textContent = list.length ? L.wrapupIntro : L.wrapupIntroNotes;
-  $('wrapup-notes').value = '';
+  $('wrapup-notes').value = kept.notes || '';
   $('wrapup-alert').textContent = '';
   $('wrapup').hidden = false;
   composer.hidden = true;
@@ -1206,11 +1503,12 @@ function showWrapup(focus) {
 $('wrapup').addEventListener('submit', function (ev) {
   ev.preventDefault();
   if (!conv) return;
-  var id = conv.id, sel = P('disposition'), btn = P('wrapup-done');
+  var id = conv.id, gen = convGen, sel = P('disposition'), btn = P('wrapup-done');
+  if (btn.getAttribute('aria-busy') === 'true') return;
   var body = X.wrapup(sel ? sel.value : '', $('wrapup-notes').value);
   var finish = function () {
     delete wrapupFor[id];
-    if (!conv || conv.id !== id) return;
+    if (gen !== convGen) return;
     $('wrapup').hidden = true;
     convChanged();
     if (body) announce(L.wrapupSaved);
@@ -1223,12 +1521,12 @@ $('wrapup').addEventListener('submit', function (ev) {
     busy(btn, false);
     if (!res.ok) {
       var err = errorOf(res), f = err.fields || {};
-      $('wrapup-alert').textContent = t('wrapupFailed', { m: f.disposition || f.notes || err.message });
+      if (gen === convGen) $('wrapup-alert').textContent = t('wrapupFailed', { m: f.disposition || f.notes || err.message });
       return;
     }
     applyResult(res.body, id);
     finish();
-  }, function () { busy(btn, false); $('wrapup-alert').textContent = t('wrapupFailed', { m: L.network }); });
+  }, function () { busy(btn, false); if (gen === convGen) $('wrapup-alert').textContent = t('wrapupFailed', { m: L.network }); });
 });
 
 P('reopen').addEventListener('click', function () {
@@ -1237,14 +1535,19 @@ P('reopen').addEventListener('click', function () {
   busy(btn, true);
   call('POST', ticketPath(id, 'reopen')).then(function (res) {
     busy(btn, false);
-    if (!res.ok && errorOf(res).code !== 'ticket_open') { convAlert.textContent = t('reopenFailed', { m: errorOf(res).message }); return; }
+    if (!res.ok && errorOf(res).code !== 'ticket_open') {
+      if (gen === convGen) convAlert.textContent = t('reopenFailed', { m: errorOf(res).message });
+      return;
+    }
     delete wrapupFor[id];
     if (res.ok) applyResult(res.body, id);
     if (gen !== convGen) return;
     $('wrapup').hidden = true;
     convChanged();
-    if (conv.summary && X.openMode(conv.summary, meId()) === 'join') joinTicket(id, gen).then(function () { if (!reply.disabled) reply.focus(); });
-  }, function () { busy(btn, false); convAlert.textContent = t('reopenFailed', { m: L.network }); });
+    if (conv.summary && X.openMode(conv.summary, meId()) === 'join') {
+      joinTicket(id, gen).then(function () { if (gen === convGen && !reply.disabled) reply.focus(); });
+    }
+  }, function () { busy(btn, false); if (gen === convGen) convAlert.textContent = t('reopenFailed', { m: L.network }); });
 });
 
 // ---- the ticket panel
@@ -1266,6 +1569,13 @@ function renderPanel() {
   last.textContent = '';
   if (s.lastMessageAt) last.append(timeEl(s.lastMessageAt, true), ' · ' + t('by', { name: senderName(s.lastMessageBy) }));
   else last.textContent = '—';
+  // someone else's chat (read-only): its status, priority, assignee, tags and closing are theirs (take it over first)
+  var ro = X.openMode(s, meId()) === 'readonly';
+  ['status', 'priority', 'assign', 'tag-input', 'skip-autoreply'].forEach(function (k) {
+    var el = P(k);
+    if (el.getAttribute('aria-busy') !== 'true' && el.disabled !== ro) el.disabled = ro;
+  });
+  $('panel').classList.toggle('readonly', ro);
   setIfIdle(P('status'), s.status);
   setIfIdle(P('priority'), s.priority || 'normal');
   F('widget').textContent = (widgets[s.widget] || {}).name || s.widget;
@@ -1274,10 +1584,13 @@ function renderPanel() {
   // tags (redrawn only when they change: a chip's button may have the focus)
   var chips = $('chips'), tagKey = (s.tags || []).join('\n');
   if (chips.getAttribute('data-key') !== tagKey || !chips.hasAttribute('data-key')) drawChips(chips, s.tags || [], tagKey);
+  chips.querySelectorAll('[data-p=tag-remove]').forEach(function (b) { b.disabled = ro; });
   // quick actions
-  P('close').disabled = s.status === 'closed';
+  P('close').disabled = s.status === 'closed' || ro;
   var contact = P('contact'), why = $('contact-why');
-  contact.disabled = !s.visitorEmail || conv.contact === true;
+  // no email: disabled (with the reason); once added: aria-disabled, so that the focus stays on it after the click
+  contact.disabled = !s.visitorEmail;
+  if (contact.getAttribute('aria-busy') !== 'true') setAttr(contact, 'aria-disabled', conv.contact === true ? 'true' : null);
   contact.textContent = conv.contact ? L.inContacts : L.addContact;
   why.textContent = !s.visitorEmail ? L.noEmailReason : '';
   P('skip-autoreply').setAttribute('aria-pressed', String(!!s.skipNextAutoReply));
@@ -1334,17 +1647,30 @@ function fillAssign(s) {
   sel.value = s.assignee || '';
 }
 
+/** A panel change on the open ticket. Its answer, when another ticket is shown by then, only updates the data
+ *  (no alert, no revert, no focus there): null then, as after a failure. */
 function panelAction(action, body, control, revert) {
-  if (!conv) return;
-  var id = conv.id;
+  if (!conv) return Promise.resolve(null);
+  var id = conv.id, gen = convGen;
   panelAlert.textContent = '';
   busy(control, true);
+  var after = function () { if (gen === convGen) renderPanel(); };  // a control busy meanwhile: its read-only state again
   return call('POST', ticketPath(id, action), body).then(function (res) {
     busy(control, false);
-    if (!res.ok) { if (revert) revert(); panelAlert.textContent = t('changeFailed', { m: errorOf(res).message }); return null; }
+    if (!res.ok) {
+      if (gen === convGen) { if (revert) revert(); panelAlert.textContent = t('changeFailed', { m: errorOf(res).message }); }
+      after();
+      return null;
+    }
     applyResult(res.body, id);
-    return res;
-  }, function () { busy(control, false); if (revert) revert(); panelAlert.textContent = t('changeFailed', { m: L.network }); return null; });
+    after();
+    return gen === convGen ? res : null;
+  }, function () {
+    busy(control, false);
+    if (gen === convGen) { if (revert) revert(); panelAlert.textContent = t('changeFailed', { m: L.network }); }
+    after();
+    return null;
+  });
 }
 
 P('status').addEventListener('change', function () {
@@ -1383,18 +1709,22 @@ $('tag-input').addEventListener('keydown', function (ev) {
 
 P('contact').addEventListener('click', function () {
   if (!conv) return;
-  var id = conv.id, btn = P('contact');
+  var id = conv.id, btn = P('contact'), gen = convGen;
   panelAlert.textContent = '';
   busy(btn, true);
   call('POST', '/api/agent/contacts', { ticket: id }).then(function (res) {
     busy(btn, false);
+    if (gen !== convGen) return;
+    if (res.ok) conv.contact = true;
     if (!res.ok) {
       var err = errorOf(res);
       panelAlert.textContent = t('changeFailed', { m: err.code === 'no_email' ? L.noEmailReason : err.message });
       return;
     }
-    if (conv && conv.id === id) { conv.contact = true; renderPanel(); announce(L.addedToContacts); }
-  }, function () { busy(btn, false); panelAlert.textContent = t('changeFailed', { m: L.network }); });
+    conv.contact = true;
+    renderPanel();
+    announce(L.addedToContacts);
+  }, function () { busy(btn, false); if (gen === convGen) panelAlert.textContent = t('changeFailed', { m: L.network }); });
 });
 P('skip-autoreply').addEventListener('click', function () {
   if (!conv || !conv.summary) return;
@@ -1437,7 +1767,7 @@ P('help').addEventListener('click', function () { openDialog(helpDlg, $('help-cl
 $('help-close').addEventListener('click', function () { helpDlg.close(); });
 
 function move(d, fromTyping) {
-  var id = X.step(order, conv ? conv.id : null, d);
+  var id = X.stepFrom(jk, order, conv ? conv.id : null, d);
   if (!id) return;
   openConversation(id, { focus: fromTyping ? 'reply' : 'row' });
   if (rows[id]) rows[id].li.scrollIntoView({ block: 'nearest' });
@@ -1445,7 +1775,7 @@ function move(d, fromTyping) {
 
 document.addEventListener('keydown', function (ev) {
   if (!me || ev.defaultPrevented || confirmDlg.open || helpDlg.open) return;  // a dialog handles its keys (Escape closes it)
-  var tg = ev.target, typing = !!tg && (tg.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(tg.tagName));
+  var tg = ev.target, typing = !!tg && (tg.tagName === 'SELECT' ? 'select' : tg.isContentEditable || /^(INPUT|TEXTAREA)$/.test(tg.tagName));
   if (ev.key === 'Escape') {
     if (app.classList.contains('panel-open')) { $('panel-close').click(); return; }
     if (conv && composer.contains(tg)) { var r = rows[conv.id]; (r ? r.btn : $('conv-title')).focus(); }

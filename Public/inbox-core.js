@@ -8,14 +8,21 @@
  *    f: a filter() criteria object (default {} = open + pending, closed tickets left out).
  *  ParleyInbox.filter(summaries, {status, widget, tag, assignee, q}, me) → the matching summaries, in order.
  *  ParleyInbox.displayName(summary, fallback) → visitor name, else email, else fallback.
- *  ParleyInbox.titleCount(summaries, me) → n; ParleyInbox.title(base, n) → "(n) base" | base.
+ *  ParleyInbox.titleCount(summaries, me, seen?) → n; ParleyInbox.title(base, n) → "(n) base" | base.
+ *  ParleyInbox.unseen(summary, seen) → the unread visitor messages the agent has not had in view (badge, title).
  *  ParleyInbox.shortTime(iso, nowMs, lang, timeZone?) → "now", "5 min", "14:32", "Mon 14:32", "12 Mar".
  *  ParleyInbox.clock(seconds) → "0:07", "12:30", "1:02:03": the response timer's text.
  *  ParleyInbox.openMode(summary, me) → "join" | "readonly" | "closed": what opening the ticket does.
  *  ParleyInbox.forWidget(items, widget) → the canned responses / dispositions that apply to that widget.
  *  ParleyInbox.cannedQuery(text) → null | query; ParleyInbox.canned(items, widget, query) → matches, best first.
- *  ParleyInbox.order(sections) → ticket ids in the order shown; ParleyInbox.step(ids, id, ±1) → next/previous id.
+ *  ParleyInbox.order(sections) → ticket ids in the order shown; ParleyInbox.step(ids, id, ±1) → next/previous id;
+ *    ParleyInbox.stepFrom(snapshot, ids, id, ±1): the same through the order as it was when `id` was opened.
  *  ParleyInbox.shortcut(keyEvent, typing) → "next" | "prev" | "reply" | "end" | "help" | "search" | null.
+ *  ParleyInbox.nextOffset(offset, pageLength, total, added) → the next page's offset, or null: list paging.
+ *  ParleyInbox.skew(dateHeader, sentMs, receivedMs) → server clock minus ours (ms) from one answer, or null;
+ *    ParleyInbox.skewOf(samples) → the offset to use: their median, 0 when under 2 s.
+ *  ParleyInbox.settles(pending, event, me) → bool: that event is the stored copy of a reply or note still pending;
+ *    ParleyInbox.retryable(note, status) → bool: a failed send may be sent again.
  *  ParleyInbox.typingDue(lastMs, nowMs) → bool: send a typing signal now (at most one per 2 s).
  *  ParleyInbox.notice(summary, event, me, inView, nowMs) → "new" | "message" | null: what a stream entry notifies.
  *  ParleyInbox.wrapup(disposition, notes) → null | the wrap-up body ({disposition?, notes?}, trimmed).
@@ -154,10 +161,18 @@ var hays = new WeakMap(),
 X.displayName = (s, fallback) => [s.visitorName, s.visitorEmail].map((v) => (v || '').trim()).find(Boolean) ||
   fallback;
 
-/* The tab title's number: new chats (one each) + unread visitor messages (unreadByAgent) in my chats that are
- * not closed. */
-X.titleCount = (list, me) => (list || []).reduce((n, s) => n +
-  (X.isNew(s) ? 1 : s.assignee === me && me != null && open(s) ? s.unreadByAgent || 0 : 0), 0);
+/* Unread visitor messages minus those the agent already had in view. seen: {ticket id: the unreadByAgent it had
+ * while in view} (absent = none seen). unreadByAgent only grows until an agent answers (then 0), so a count below
+ * the seen one means it was reset since: all of it is new again. */
+X.unseen = (s, seen) => {
+  var u = s.unreadByAgent || 0, k = seen && Object.prototype.hasOwnProperty.call(seen, s.id) ? +seen[s.id] || 0 : 0;
+  return u < k ? u : u - k;
+};
+
+/* The tab title's number: new chats (one each) + unread visitor messages (unreadByAgent, less what was seen: see
+ * unseen) in my chats that are not closed. */
+X.titleCount = (list, me, seen) => (list || []).reduce((n, s) => n +
+  (X.isNew(s) ? 1 : s.assignee === me && me != null && open(s) ? (seen ? X.unseen(s, seen) : s.unreadByAgent || 0) : 0), 0);
 X.title = (base, n) => n > 0 ? '(' + n + ') ' + base : base;
 
 /* A message's time in the list, in language `lang` (fr*: French, else English; Intl formats in that same
@@ -229,13 +244,27 @@ X.step = (ids, id, d) => {
   return ids[Math.min(ids.length - 1, Math.max(0, i + d))];
 };
 
+/* j/k after an open: opening a new chat assigns it, so it moves (from "new" to the end of "mine") and stepping from
+ * its new place would skip the chats that were after it. snapshot: the order (ids) as it was just before `id` was
+ * opened; the step goes from id's place there to the next (d = +1) or previous (-1) id still in `ids`, and stops at
+ * the end of the snapshot (returns id; null if id is no longer listed). Without a snapshot, or id not in it:
+ * step(ids, id, d). */
+X.stepFrom = (snap, ids, id, d) => {
+  var i = snap && id != null ? snap.indexOf(id) : -1, listed;
+  if (i < 0) return X.step(ids, id, d);
+  listed = new Set(ids);
+  for (i += d; i >= 0 && i < snap.length; i += d) if (listed.has(snap[i])) return snap[i];
+  return listed.has(id) ? id : null;
+};
+
 /* The inbox's keyboard shortcuts, from a keydown's {key, altKey, ctrlKey, metaKey}; `typing`: the focus is in a
- * text field (there only the Alt ones apply). Alt+ArrowDown/ArrowUp, j/k: next/previous chat; r: focus the reply;
- * e: end the chat; ?: the shortcuts' help; /: the search. */
+ * text field (there only the Alt ones apply), or "select" in a select (there Alt+arrows open it: none apply).
+ * Alt+ArrowDown/ArrowUp, j/k: next/previous chat; r: focus the reply; e: end the chat; ?: the shortcuts' help;
+ * /: the search. */
 X.KEYS = { j: 'next', k: 'prev', r: 'reply', e: 'end', '?': 'help', '/': 'search' };
 X.shortcut = (e, typing) => {
   if (!e || e.ctrlKey || e.metaKey || e.isComposing) return null;
-  if (e.altKey) return e.shiftKey ? null : e.key == 'ArrowDown' ? 'next' : e.key == 'ArrowUp' ? 'prev' : null;
+  if (e.altKey) return e.shiftKey || typing == 'select' ? null : e.key == 'ArrowDown' ? 'next' : e.key == 'ArrowUp' ? 'prev' : null;
   return typing || !Object.prototype.hasOwnProperty.call(X.KEYS, e.key) ? null : X.KEYS[e.key];
 };
 
@@ -254,6 +283,43 @@ X.notice = (s, e, me, inView, now) => {
   if (X.isNew(s)) return s.visitorMessages == 1 ? 'new' : 'message';
   return me != null && s.assignee === me && open(s) ? 'message' : null;
 };
+
+/* Paging through the list (GET /api/agent/tickets?limit=&offset=, answers {tickets, total}): the offset of the next
+ * page after one of `got` tickets at `offset`, or null when done: all `total` read, an empty page, or a page that
+ * added no ticket not seen before (a server that ignores offset would otherwise be asked forever). */
+X.nextOffset = (offset, got, total, added) => {
+  var next = (offset || 0) + (got || 0);
+  return !got || !added || !(next < total) ? null : next;
+};
+
+/* The server's clock minus ours, in ms, from one answer: its Date header (whole seconds, so the server's time was
+ * somewhere in that second: its middle is taken) against the middle of our request (sent..received, our ms).
+ * null when there is no readable header. skewOf(samples) → their median, rounded; 0 when under 2 s (not worth it). */
+X.skew = (date, sent, received) => {
+  var d = date ? Date.parse(date) : NaN;
+  return isNaN(d) || !(received >= sent) ? null : Math.round(d + 500 - (sent + received) / 2);
+};
+X.skewOf = (samples) => {
+  var a = (samples || []).filter((v) => typeof v == 'number' && isFinite(v)).sort((x, y) => x - y), m;
+  if (!a.length) return 0;
+  m = a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+  return Math.abs(m) < 2000 ? 0 : Math.round(m);
+};
+
+/* The outbox: a reply or note shown at once as "sending…", then as "not sent" if it fails, until its stored copy
+ * comes back (in the POST's answer, the live stream or a reload). pending: {clientId, note, text, afterSeq (the
+ * ticket's lastSeq when it was sent)}. A reply's copy carries its clientId; a note has none: its copy is a note by
+ * `me` with the same text (trimmed), stored after afterSeq. */
+X.settles = (p, e, me) => {
+  if (!p || !e) return false;
+  if (!p.note) return e.type == 'message' && e.clientId != null && e.clientId === p.clientId;
+  return e.type == 'note' && !!e.by && e.by.kind == 'agent' && me != null && e.by.id === me &&
+    String(e.text || '').trim() === String(p.text || '').trim() && e.seq > (p.afterSeq || 0);
+};
+/* May a failed send be sent again? A reply: always (it carries its clientId, which the server dedupes). A note has
+ * no id: only when it surely did not land as an answer said so, i.e. after a network failure (status 0) or a server
+ * error (5xx), where a retry is the only way; after any other answer (4xx) the server refused it and would again. */
+X.retryable = (note, status) => !note || !status || status >= 500;
 
 /* The wrap-up to POST: null when nothing was entered (then nothing is sent), else the trimmed non-empty fields. */
 X.wrapup = (disposition, notes) => {

@@ -408,3 +408,122 @@ def test_shortcuts_help_french_and_signing_out_elsewhere(parley, browsers):
     assert changed.returncode == 0, changed.stderr
     wait(ann, lambda d: visible(d, "#signin"), "a changed password left the inbox open")
     assert "signed out" in text(ann, "#signin-alert").lower()
+
+
+NOTIFICATION_STUB = """
+window.notified = [];
+window.Notification = function (title, options) { notified.push({title: title, body: (options || {}).body}); this.close = function () {}; };
+Notification.permission = 'granted';
+Notification.requestPermission = function (cb) { cb && cb('granted'); return Promise.resolve('granted'); };
+"""
+
+
+def test_notifications_for_a_new_chat_and_a_message_out_of_view(parley, browsers):
+    """A browser notification for a new chat and for a visitor message in a chat not in view; none for
+    the chat being read. (Notification is replaced by a recorder: headless Chromium shows none.)"""
+    ann = browsers["ann"]
+    sign_in(ann, parley, ANN)
+    ann.execute_script(NOTIFICATION_STUB)
+
+    def start(name: str, message: str) -> dict:
+        answer = requests.post(parley.url("/api/widgets/demo/tickets"), timeout=TIMEOUT, json={
+            "fields": {"name": name, "email": f"{name.lower()}@example.com", "message": message}})
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+    def say(t: dict, text_: str, cid: str) -> None:
+        answer = requests.post(parley.url(f"/api/tickets/{t['ticket']['id']}/messages"), timeout=TIMEOUT,
+                               headers={"Authorization": f"Bearer {t['token']}"}, json={"id": cid, "text": text_})
+        assert answer.status_code in (200, 201), answer.text
+
+    notified = lambda d: d.execute_script("return window.notified")  # noqa: E731
+    first = start("Dana", "Is the shop open on Sunday?")
+    wait(ann, lambda d: {"title": "New chat from Dana", "body": "Is the shop open on Sunday?"} in notified(d),
+         f"no notification for the new chat: {notified(ann)}")
+    second = start("Eli", "Where is my parcel?")
+    wait(ann, lambda d: any(n["title"] == "New chat from Eli" for n in notified(d)), "no notification for the second chat")
+
+    # Ann reads Dana's chat: Dana's next message notifies nothing; Eli's (not in view) does.
+    open_row(ann, first["ticket"]["id"])
+    before = len(notified(ann))
+    say(first, "Also on Monday?", "n1")
+    wait(ann, lambda d: any("Also on Monday?" in e.text for e in d.find_elements(By.CSS_SELECTOR, "#events .ev.visitor")),
+         "Dana's message never showed")
+    say(second, "It was due yesterday", "n2")
+    wait(ann, lambda d: any(n["body"] == "It was due yesterday" for n in notified(d)), "no notification for Eli's message")
+    assert [n["body"] for n in notified(ann)[before:]] == ["It was due yesterday"], notified(ann)
+
+
+FAIL_MESSAGES = """
+window.realFetch = window.realFetch || window.fetch;
+const lose = arguments[0];  // true: the server stores it, the answer is lost; false: it never leaves
+window.fetch = function (url, init) {
+  if (!(init && init.method === 'POST' && /\\/messages$/.test(String(url)))) return window.realFetch(url, init);
+  const sent = lose ? window.realFetch(url, init) : Promise.resolve();
+  return sent.then(function () { throw new TypeError('Failed to fetch'); });
+};
+"""
+
+
+def test_a_lost_answer_is_retried_once_and_a_note_draft_stays_a_note(parley, browsers):
+    ann, bob = browsers["ann"], browsers["bob"]
+    tickets = []
+    for name in ("Fay", "Gus"):
+        answer = requests.post(parley.url("/api/widgets/demo/tickets"), timeout=TIMEOUT, json={
+            "fields": {"name": name, "email": f"{name.lower()}@example.com", "message": f"Hello from {name}"}})
+        assert answer.status_code == 201, answer.text
+        tickets.append(answer.json()["ticket"]["id"])
+    first, second = tickets
+    sign_in(ann, parley, ANN)
+    open_row(ann, first)
+    box = css(ann, "textarea[data-p=reply]")
+
+    # A note half-written, another chat opened, back: still a note, so Enter cannot send it to the visitor.
+    css(ann, "button[data-p=note-mode]").click()
+    box.send_keys("Fay asked for a refund before")
+    open_row(ann, second)
+    assert css(ann, "button[data-p=note-mode]").get_attribute("aria-pressed") == "false"
+    open_row(ann, first)
+    box = css(ann, "textarea[data-p=reply]")
+    assert css(ann, "button[data-p=note-mode]").get_attribute("aria-pressed") == "true"
+    assert box.get_attribute("value") == "Fay asked for a refund before"
+    box.send_keys(Keys.ENTER)
+    wait(ann, lambda d: any(e["type"] == "note" for e in log_events(parley, first)), "the note never reached the log")
+    assert not [e for e in log_events(parley, first) if e["type"] == "message" and "refund" in (e.get("text") or "")]
+    css(ann, "button[data-p=note-mode]").click()
+
+    # A reply that never left: it stays in the pane as not sent, the box is free for the next one; Retry
+    # sends it with the same client id.
+    ann.execute_script(FAIL_MESSAGES, False)
+    box.send_keys("Your parcel left today")
+    box.send_keys(Keys.ENTER)
+    failed = wait(ann, lambda d: css(d, "#events .ev.out[data-state=failed]"), "the failed reply is not shown as failed")
+    client = failed.get_attribute("data-client")
+    assert box.get_attribute("value") == ""
+    assert not [e for e in log_events(parley, first) if e.get("text") == "Your parcel left today"]
+    ann.execute_script("window.fetch = window.realFetch;")
+    failed.find_element(By.CSS_SELECTOR, "button[data-p=retry]").click()
+    wait(ann, lambda d: not css(d, "#events .ev.out"), "the retried reply stayed pending")
+    stored = [e for e in log_events(parley, first) if e.get("text") == "Your parcel left today"]
+    assert [e["clientId"] for e in stored] == [client]
+
+    # A reply whose answer is lost on the way back: the server has it, the live stream brings it, the
+    # pane shows it once and the ticket holds it once.
+    ann.execute_script(FAIL_MESSAGES, True)
+    box.send_keys("It should arrive on Monday")
+    box.send_keys(Keys.ENTER)
+    wait(ann, lambda d: any("It should arrive on Monday" in e.text for e in d.find_elements(By.CSS_SELECTOR, "#events .ev.agent"))
+         and not css(d, "#events .ev.out"), "the stored reply never settled")
+    ann.execute_script("window.fetch = window.realFetch;")
+    assert len([e for e in ann.find_elements(By.CSS_SELECTOR, "#events .ev") if "It should arrive on Monday" in e.text]) == 1
+    assert len([e for e in log_events(parley, first) if e.get("text") == "It should arrive on Monday"]) == 1
+
+    # Bob sees Fay's chat read-only: no End chat, no status or priority changes; a note is still possible.
+    sign_in(bob, parley, BOB)
+    open_row(bob, first)
+    wait(bob, lambda d: ANN[1] in text(d, "[data-p=readonly]"), "not read-only for Bob")
+    assert not visible(bob, "button[data-p=end]")
+    for control in ("select[data-p=status]", "select[data-p=priority]", "select[data-p=assign]", "button[data-p=close]"):
+        assert not css(bob, control).is_enabled(), control
+    bob.find_element(By.TAG_NAME, "body").send_keys("e")
+    assert not visible(bob, "#confirm")

@@ -26,7 +26,7 @@ test('loads as globalThis.ParleyInbox in an empty context; loading it twice keep
   const a = load(g);
   for (const f of ['timer', 'isNew', 'sections', 'filter', 'displayName', 'titleCount', 'title', 'shortTime', 'clock',
     'openMode', 'forWidget', 'cannedQuery', 'canned', 'order', 'step', 'shortcut', 'typingDue', 'notice', 'wrapup',
-    'systemLine']) {
+    'systemLine', 'unseen', 'stepFrom', 'nextOffset', 'skew', 'skewOf', 'settles', 'retryable']) {
     assert.equal(typeof a[f], 'function', f);
   }
   const timer = a.timer;
@@ -289,6 +289,33 @@ test('titleCount: new chats + unread messages in my open chats; title()', () => 
   assert.equal(X.title('Parley · Inbox', 0), 'Parley · Inbox');
 });
 
+test('unseen: unread less what was in view; a count below the seen one was reset (an agent answered)', () => {
+  const m = (id, u) => sum(id, { assignee: ME, unreadByAgent: u });
+  assert.equal(X.unseen(m('a', 3), {}), 3);
+  assert.equal(X.unseen(m('a', 3), undefined), 3);
+  assert.equal(X.unseen(m('a', 3), { a: 3 }), 0, 'all of it seen');
+  assert.equal(X.unseen(m('a', 5), { a: 3 }), 2, 'two came after');
+  assert.equal(X.unseen(m('a', 0), { a: 3 }), 0, 'answered');
+  assert.equal(X.unseen(m('a', 1), { a: 3 }), 1, 'answered, then one new message: 1, not 0');
+  assert.equal(X.unseen(m('a', 2), { b: 2 }), 2, 'another ticket seen');
+  assert.equal(X.unseen(sum('a'), { a: 2 }), 0, 'no unreadByAgent');
+  assert.equal(X.unseen(m('toString', 2), {}), 2, 'ids are not object keys');
+});
+
+test('titleCount with seen: what was in view no longer counts; new chats still count one each', () => {
+  const list = [
+    sum('n1', { visitorMessages: 2, unreadByAgent: 2 }),   // new: 1 (seen does not matter)
+    sum('m1', { assignee: ME, unreadByAgent: 4 }),         // seen 4: 0
+    sum('m2', { assignee: ME, unreadByAgent: 3 }),         // seen 1: 2
+    sum('m3', { assignee: ME, unreadByAgent: 1 }),         // seen 5 (then answered): 1
+    sum('o1', { assignee: 'a2', unreadByAgent: 5 }),       // not mine: 0
+  ];
+  const seen = { n1: 2, m1: 4, m2: 1, m3: 5, o1: 0 };
+  assert.equal(X.titleCount(list, ME), 1 + 4 + 3 + 1);
+  assert.equal(X.titleCount(list, ME, {}), 9);
+  assert.equal(X.titleCount(list, ME, seen), 1 + 0 + 2 + 1);
+});
+
 test('shortTime in UTC, English and French, against a fixed clock', () => {
   // NOW = Thu 19 Mar 2026 14:40:00 UTC; [time, en, fr]
   const rows = [
@@ -405,6 +432,83 @@ test('order and step: j/k move through the sections in the order shown, stopping
   assert.deepEqual(plain(X.order({ mine: [sum('b')], new: [sum('a')] })), ['a', 'b']);
 });
 
+test('stepFrom: j/k through the order as it was when the chat was opened (it then moved to "mine")', () => {
+  // before opening n1: new n1 n2 n3, mine m1; opening assigns n1: it moves to the end of mine
+  const before = ['n1', 'n2', 'n3', 'm1'], after = ['n2', 'n3', 'm1', 'n1'];
+  assert.equal(X.step(after, 'n1', 1), 'n1', 'from its new place: stuck at the end');
+  assert.equal(X.stepFrom(before, after, 'n1', 1), 'n2');
+  assert.equal(X.stepFrom(before, after, 'n1', -1), 'n1', 'stops at the top of the snapshot');
+  assert.equal(X.stepFrom(before, after, 'm1', 1), 'm1', 'stops at the end of the snapshot');
+  assert.equal(X.stepFrom(before, after, 'm1', -1), 'n3');
+  // ids gone from the list since (closed, filtered out) are skipped
+  assert.equal(X.stepFrom(before, ['n3', 'm1', 'n1'], 'n1', 1), 'n3', 'n2 is gone');
+  assert.equal(X.stepFrom(before, ['n1'], 'n1', 1), 'n1', 'nothing after it is left');
+  assert.equal(X.stepFrom(before, ['n2'], 'n1', -1), null, 'nothing before and the chat itself is gone');
+  // no snapshot, or the chat was not in it: the current order
+  assert.equal(X.stepFrom(null, after, 'n2', 1), 'n3');
+  assert.equal(X.stepFrom([], after, 'n2', 1), 'n3');
+  assert.equal(X.stepFrom(before, after, 'x9', 1), 'n2', 'not in the snapshot: the first of the current order');
+  assert.equal(X.stepFrom(before, after, null, -1), 'n1', 'nothing open: the last of the current order');
+  assert.equal(X.stepFrom(before, [], null, 1), null);
+});
+
+test('nextOffset: pages until total, an empty page, or a page that added nothing new', () => {
+  assert.equal(X.nextOffset(0, 1000, 2500, 1000), 1000);
+  assert.equal(X.nextOffset(1000, 1000, 2500, 990), 2000);
+  assert.equal(X.nextOffset(2000, 500, 2500, 500), null, 'all read');
+  assert.equal(X.nextOffset(0, 1000, 1000, 1000), null, 'exactly one page');
+  assert.equal(X.nextOffset(0, 12, 12, 12), null);
+  assert.equal(X.nextOffset(1000, 0, 2500, 0), null, 'an empty page (the list shrank meanwhile)');
+  assert.equal(X.nextOffset(1000, 1000, 2500, 0), null, 'the same page again: a server that ignores offset');
+  assert.equal(X.nextOffset(0, 1000, undefined, 1000), null, 'no total: one page');
+});
+
+test('skew: the server clock minus ours from the Date header; skewOf: the median, 0 under 2 s', () => {
+  const date = 'Thu, 19 Mar 2026 14:40:00 GMT';                    // = NOW, whole seconds
+  assert.equal(X.skew(date, NOW - 100, NOW + 100), 500, 'same clocks: the header is up to 1 s behind, its middle taken');
+  assert.equal(X.skew(date, NOW - 60_100, NOW - 59_900), 60_500, 'we are a minute behind');
+  assert.equal(X.skew(date, NOW + 9_900, NOW + 10_100), -9_500, 'we are 10 s ahead');
+  assert.equal(X.skew(null, NOW, NOW), null);
+  assert.equal(X.skew('not a date', NOW, NOW), null);
+  assert.equal(X.skew(date, NOW, NOW - 1), null, 'an impossible round trip');
+  assert.equal(X.skewOf([]), 0);
+  assert.equal(X.skewOf([500, 1500, -1999]), 0, 'under 2 s: not worth correcting');
+  assert.equal(X.skewOf([60_500, 60_400, 900_000]), 60_500, 'the median: one odd sample does not move it');
+  assert.equal(X.skewOf([-9_500, -9_700]), -9_600);
+  assert.equal(X.skewOf([null, 'x', 3000]), 3000);
+});
+
+test('settles: a pending reply by its clientId; a pending note by the same text from me, stored after it was sent', () => {
+  const reply = { clientId: 'c1', note: false, text: 'Hello', afterSeq: 7 };
+  const note = { clientId: 'c2', note: true, text: 'Check the stock ', afterSeq: 7 };
+  const msg = (o) => ({ seq: 9, type: 'message', by: { kind: 'agent', id: ME }, text: 'Hello', clientId: 'c1', ...o });
+  const nt = (o) => ({ seq: 9, type: 'note', by: { kind: 'agent', id: ME }, text: 'Check the stock', ...o });
+  assert.equal(X.settles(reply, msg(), ME), true);
+  assert.equal(X.settles(reply, msg({ clientId: 'c9' }), ME), false, 'another reply');
+  assert.equal(X.settles(reply, msg({ clientId: undefined }), ME), false);
+  assert.equal(X.settles(reply, msg({ seq: 3 }), ME), true, 'a reply is known by its id, whatever its seq');
+  assert.equal(X.settles(reply, nt({ text: 'Hello' }), ME), false, 'a note never settles a reply');
+  assert.equal(X.settles(note, nt(), ME), true);
+  assert.equal(X.settles(note, nt({ seq: 7 }), ME), false, 'an older note with the same text');
+  assert.equal(X.settles(note, nt({ by: { kind: 'agent', id: 'a2' } }), ME), false, 'someone else wrote it');
+  assert.equal(X.settles(note, nt({ text: 'Other' }), ME), false);
+  assert.equal(X.settles(note, msg({ text: 'Check the stock' }), ME), false, 'a message is not a note');
+  assert.equal(X.settles(note, nt(), null), false);
+  assert.equal(X.settles(null, nt(), ME), false);
+  assert.equal(X.settles(note, null, ME), false);
+});
+
+test('retryable: a reply always (its clientId is deduped); a note only after a network failure or a 5xx', () => {
+  for (const status of [0, undefined, 409, 422, 500, 503]) assert.equal(X.retryable(false, status), true, `reply ${status}`);
+  assert.equal(X.retryable(true, 0), true);
+  assert.equal(X.retryable(true, undefined), true);
+  assert.equal(X.retryable(true, 500), true);
+  assert.equal(X.retryable(true, 502), true);
+  assert.equal(X.retryable(true, 409), false);
+  assert.equal(X.retryable(true, 422), false);
+  assert.equal(X.retryable(true, 404), false);
+});
+
 test('shortcut: letters only outside text fields; Alt+arrows anywhere; modifiers left alone', () => {
   const k = (key, o = {}) => ({ key, altKey: false, ctrlKey: false, metaKey: false, shiftKey: false, ...o });
   const rows = [
@@ -420,6 +524,10 @@ test('shortcut: letters only outside text fields; Alt+arrows anywhere; modifiers
   ];
   for (const [e, typing, want] of rows) assert.equal(X.shortcut(e, typing), want, `${JSON.stringify(e)} typing=${typing}`);
   assert.equal(X.shortcut(null, false), null);
+  // in a select, Alt+arrows open it (the browser's own key): not taken
+  assert.equal(X.shortcut(k('ArrowDown', { altKey: true }), 'select'), null);
+  assert.equal(X.shortcut(k('ArrowUp', { altKey: true }), 'select'), null);
+  assert.equal(X.shortcut(k('j'), 'select'), null);
 });
 
 test('typingDue: the first signal at once, then at most one per 2 s', () => {
