@@ -411,6 +411,9 @@ function fetchTickets(query) {
 }
 
 var PAGE = 1000;  // tickets per request (the server's largest limit)
+// Each next page starts this many rows back: a ticket closed on a page already read moves the later ones up,
+// and without the overlap the first of the next page would be read by no page (merged by id, so no doubles).
+var OVERLAP = 50;
 function reload() {
   if (!me) return;
   var from = recent.length;
@@ -432,7 +435,7 @@ function reload() {
         if (!got[s.id] || got[s.id].lastSeq < s.lastSeq) got[s.id] = s;
       });
       var next = X.nextOffset(offset, list.length, body.total || 0, added);
-      return next === null ? got : page(next);
+      return next === null ? got : page(Math.max(0, next - OVERLAP));
     });
   }
   page(0).then(function () {
@@ -445,8 +448,9 @@ function reload() {
     // What the stream brought while this request was on its way may be newer than its answer.
     mine.forEach(upsert);
     if (conv && live[conv.id]) upsert(live[conv.id]);
-    // what was seen of tickets no longer active is forgotten
-    var gone = Object.keys(seen).filter(function (id) { return !live[id]; });
+    // what was seen of tickets no longer active is forgotten, and of those an agent answered meanwhile (the
+    // count went down: what the visitor wrote since is all new)
+    var gone = Object.keys(seen).filter(function (id) { return !live[id] || (live[id].unreadByAgent || 0) < seen[id]; });
     gone.forEach(function (id) { delete seen[id]; });
     if (gone.length) saveSeen();
     fillFilterOptions();
@@ -1216,14 +1220,16 @@ function failPending(p, status, message) {
 function dropPending(p) {
   var list = outbox[p.ticket] || [], i = list.indexOf(p);
   if (i >= 0) list.splice(i, 1);
-  if (!list.length) delete outbox[p.ticket];
+  if (!list.length) { delete outbox[p.ticket]; delete settledBy[p.ticket]; }
   if (p.el) { p.el.remove(); p.el = null; }
 }
 /** A stored event of ticket `id`: the pending reply or note it is the copy of goes (the copy shows instead). */
+var settledBy = {};  // ticket id → {seq: 1}: stored events that settled a pending item already (an event comes
+                    // twice, in the POST answer and from the stream: the second must not settle a twin note)
 function settle(id, e) {
-  var list = outbox[id];
-  if (!list) return;
-  for (var i = 0; i < list.length; i++) if (X.settles(list[i], e, meId())) { dropPending(list[i]); return; }
+  var list = outbox[id], used = settledBy[id] || (settledBy[id] = {});
+  if (!list || used[e.seq]) return;
+  for (var i = 0; i < list.length; i++) if (X.settles(list[i], e, meId())) { used[e.seq] = 1; dropPending(list[i]); return; }
 }
 /** Draws a pending reply or note (when its ticket is in view), at the end of the pane. */
 function showPending(p) {
@@ -1452,7 +1458,8 @@ P('close').addEventListener('click', endChat);
 P('confirm-no').addEventListener('click', function () { confirmDlg.close(); });
 P('confirm-yes').addEventListener('click', function () {
   var id = confirmDlg.getAttribute('data-ticket'), btn = P('confirm-yes'), gen = convGen;
-  if (!conv || conv.id !== id) { confirmDlg.close(); return; }
+  // and still mine to end: taken over (or closed) while the dialog was open, it is not
+  if (!conv || conv.id !== id || !conv.summary || X.openMode(conv.summary, meId()) !== 'join') { confirmDlg.close(); return; }
   busy(btn, true);
   // the dialog is this ticket's as long as it is open for it
   var closeDialog = function () { if (confirmDlg.open && confirmDlg.getAttribute('data-ticket') === id) confirmDlg.close(); };
@@ -1654,7 +1661,9 @@ function panelAction(action, body, control, revert) {
   var id = conv.id, gen = convGen;
   panelAlert.textContent = '';
   busy(control, true);
-  var after = function () { if (gen === convGen) renderPanel(); };  // a control busy meanwhile: its read-only state again
+  // Redraw whatever ticket is shown now: the control was left alone while busy, and the ticket in view (maybe
+  // another one, maybe read-only) decides whether it is enabled.
+  var after = function () { if (conv) renderPanel(); };
   return call('POST', ticketPath(id, action), body).then(function (res) {
     busy(control, false);
     if (!res.ok) {

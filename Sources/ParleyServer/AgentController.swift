@@ -239,6 +239,14 @@ struct AgentController {
         }
     }
 
+    /// Replying, ending the chat and changing its status belong to the agent who holds the ticket
+    /// (or anyone while nobody does); others take it over first. Checked inside the writer where it can be.
+    static func requireHolder(_ agent: Agent, _ s: TicketSummary, _ what: String) throws {
+        if let holder = s.assignee, holder != agent.id {
+            throw APIError(.conflict, "assigned_elsewhere", "\(s.assigneeName ?? "Another agent") has this chat; take it over to \(what).")
+        }
+    }
+
     func actor(_ a: Agent) -> EventActor { EventActor(kind: .agent, id: a.id, name: a.name) }
 
     /// Opening a ticket assigns it to the caller if nobody has it, and tells the visitor the
@@ -275,9 +283,7 @@ struct AgentController {
         if t.status == .closed {
             throw APIError(.conflict, "ticket_closed", "This ticket is closed; reopen it to reply.")
         }
-        if let holder = t.assignee, holder != agent.id {
-            throw APIError(.conflict, "assigned_elsewhere", "\(t.assigneeName ?? "Another agent") has this chat; take it over to reply.")
-        }
+        try Self.requireHolder(agent, t, "reply")
         return MessageRules.response(try await services.store.append(ticket: t.id, [draft], clientId: body.id))
     }
 
@@ -311,6 +317,7 @@ struct AgentController {
         let me = actor(agent)
         return try await changed(t) { s in
             if status == s.status { return [] }
+            if s.status != .closed { try Self.requireHolder(agent, s, "change its status") }  // reopening is anyone's
             var e = TicketEvent(type: EventType.status, by: me)
             e.status = status.rawValue
             return [e]
@@ -405,6 +412,7 @@ struct AgentController {
         let me = actor(agent)
         let r = try await services.store.update(ticket: t.id) { s in
             if s.status == .closed { throw APIError(.conflict, "ticket_closed", "This ticket is already closed.") }
+            try Self.requireHolder(agent, s, "end it")
             var drafts: [TicketEvent] = []
             if disposition != nil || notes != nil {
                 var w = TicketEvent(type: EventType.wrapup, by: me); w.disposition = disposition; w.notes = notes

@@ -22,6 +22,12 @@ import Testing
             #expect(refused.status == .conflict)
             #expect(errorCode(refused) == "assigned_elsewhere")
             #expect(try object(refused).dict("error")?.str("message")?.contains("Zoe") == true)
+            // Nor may he end it or change its status behind her back.
+            let close = try await client.post("/api/agent/tickets/\(t.id)/close", "{}", headers: maxC)
+            #expect(errorCode(close) == "assigned_elsewhere")
+            let pending = try await client.post("/api/agent/tickets/\(t.id)/status", #"{"status":"pending"}"#, headers: maxC)
+            #expect(errorCode(pending) == "assigned_elsewhere")
+            #expect(env.services.store.summary(t.id)?.status == .open)
             // Notes stay open to everyone who may see the ticket.
             #expect(try await client.post("/api/agent/tickets/\(t.id)/notes", #"{"text":"Zoe is at lunch"}"#, headers: maxC).status == .created)
 

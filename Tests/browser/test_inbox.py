@@ -527,3 +527,31 @@ def test_a_lost_answer_is_retried_once_and_a_note_draft_stays_a_note(parley, bro
         assert not css(bob, control).is_enabled(), control
     bob.find_element(By.TAG_NAME, "body").send_keys("e")
     assert not visible(bob, "#confirm")
+
+    # A change still on its way when Ann switches to a chat Bob holds: its answer must not leave the
+    # control enabled there.
+    bob.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+    open_row(bob, second)
+    wait(bob, lambda d: visible(d, "[data-p=takeover]"), "Gus's chat is not Ann's any more?")
+    css(bob, "[data-p=takeover]").click()
+    wait(bob, lambda d: css(d, "textarea[data-p=reply]").is_enabled(), "Bob could not take over Gus's chat")
+    open_row(ann, first)
+    ann.execute_script(HOLD_PRIORITY)
+    Select(css(ann, "select[data-p=priority]")).select_by_value("urgent")
+    open_row(ann, second)
+    wait(ann, lambda d: BOB[1] in text(d, "[data-p=readonly]"), "Gus's chat is not read-only for Ann")
+    ann.execute_script("window.release();")
+    wait(ann, lambda d: any(e["type"] == "priority" for e in log_events(parley, first)), "the held change never landed")
+    wait(ann, lambda d: css(d, "select[data-p=priority]").get_attribute("aria-busy") is None, "the change never finished")
+    assert not css(ann, "select[data-p=priority]").is_enabled()
+    ann.execute_script("window.fetch = window.realFetch;")
+
+
+HOLD_PRIORITY = """
+window.realFetch = window.realFetch || window.fetch;
+const held = new Promise(function (resolve) { window.release = resolve; });
+window.fetch = function (url, init) {
+  return init && init.method === 'POST' && /\\/priority$/.test(String(url))
+    ? held.then(function () { return window.realFetch(url, init); }) : window.realFetch(url, init);
+};
+"""
