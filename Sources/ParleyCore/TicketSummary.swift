@@ -36,13 +36,15 @@ public struct TicketSummary: Sendable, Equatable, Codable {
     public var tokenHash: String = ""
     /// An agent asked that the next automatic reply be skipped (the rules engine clears it).
     public var skipNextAutoReply: Bool = false
+    /// Rules that fired on this ticket (a rule fires once per ticket unless it repeats).
+    public var firedRules: [String] = []
     /// Set when the log has damage in the middle; the ticket is then read-only.
     public var damaged: Bool = false
 
     public init(id: String) { self.id = id }
 
     /// Bump when `apply` or the fields change: summaries cached by an older fold are ignored.
-    public static let foldVersion = 3
+    public static let foldVersion = 4
 
     /// Folds one event into the summary.
     public mutating func apply(_ e: TicketEvent) {
@@ -100,8 +102,9 @@ public struct TicketSummary: Sendable, Equatable, Codable {
         case EventType.autoreplySkip:
             skipNextAutoReply = e.skip == true
         case EventType.autoresponder:
-            // A rule fired (or was skipped on request): the request is spent either way.
-            skipNextAutoReply = false
+            // A rule fired; a reply it held back on request spent the request.
+            if let r = e.rule, !firedRules.contains(r) { firedRules.append(r) }
+            if e.skip == true { skipNextAutoReply = false }
         default:
             break
         }

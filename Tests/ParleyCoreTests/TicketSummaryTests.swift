@@ -160,8 +160,13 @@ struct TicketSummaryTests {
         let skip = at(event(EventType.autoreplySkip) { $0.skip = true }, 1)
         #expect(fold([opened, skip]).skipNextAutoReply)
         #expect(!fold([opened, skip, at(event(EventType.autoreplySkip) { $0.skip = false }, 2)]).skipNextAutoReply)
-        let fired = at(event(EventType.autoresponder, by: EventActor(kind: .bot)) { $0.rule = "away" }, 3)
-        #expect(!fold([opened, skip, fired]).skipNextAutoReply)
+        // A rule that sent no reply anyway leaves the request for the next one; one held back spends it.
+        let tagged = at(event(EventType.autoresponder, by: EventActor(kind: .bot)) { $0.rule = "tag-vip" }, 3)
+        #expect(fold([opened, skip, tagged]).skipNextAutoReply)
+        let held = at(event(EventType.autoresponder, by: EventActor(kind: .bot)) { $0.rule = "away"; $0.skip = true }, 4)
+        let s = fold([opened, skip, tagged, held])
+        #expect(!s.skipNextAutoReply)
+        #expect(s.firedRules == ["tag-vip", "away"])
     }
 
     @Test mutating func aTakeOverMovesTheTicketToTheNewAgent() throws {
