@@ -1,18 +1,41 @@
 import Foundation
 import Synchronization
 
-/// A wrap-up code an agent picks when a chat ends ("sale", "refund"…). `widgets` nil or empty:
-/// offered on every widget.
-public struct Disposition: Codable, Sendable, Equatable {
+/// Something configured for some widgets only: `widgets` nil or empty means every widget.
+public protocol WidgetScoped {
+    var widgets: [String]? { get }
+}
+
+extension WidgetScoped {
+    public func applies(to widget: String) -> Bool { applies { $0 == widget } }
+    /// Whether it applies to at least one widget `sees` accepts (an agent's widgets).
+    public func applies(where sees: (String) -> Bool) -> Bool {
+        guard let list = widgets, !list.isEmpty else { return true }
+        return list.contains(where: sees)
+    }
+}
+
+/// A ticket tag: trimmed and lower-cased; 1–`Limits.tagLength` characters, no commas or line breaks.
+public enum Tag {
+    public static let rule = "Tags have 1–\(Limits.tagLength) characters, no commas or line breaks."
+    /// The tag as stored, or nil when `raw` is not a valid one.
+    public static func normalized(_ raw: String) -> String? {
+        let tag = raw.trimmingCharacters(in: .whitespaces).lowercased()
+        guard !tag.isEmpty, tag.count <= Limits.tagLength, !tag.contains(where: { $0.isNewline || $0 == "," }) else { return nil }
+        return tag
+    }
+}
+
+/// A wrap-up code an agent picks when a chat ends ("sale", "refund"…).
+public struct Disposition: Codable, Sendable, Equatable, WidgetScoped {
     public var code: String
     public var label: String
     public var widgets: [String]?
     public init(code: String, label: String, widgets: [String]? = nil) { self.code = code; self.label = label; self.widgets = widgets }
-    public func applies(to widget: String) -> Bool { widgets.map { $0.isEmpty || $0.contains(widget) } ?? true }
 }
 
-/// A reply an agent inserts by typing `/shortcut`. `widgets` nil or empty: every widget.
-public struct CannedResponse: Codable, Sendable, Equatable {
+/// A reply an agent inserts by typing `/shortcut`.
+public struct CannedResponse: Codable, Sendable, Equatable, WidgetScoped {
     public var shortcut: String
     public var title: String
     public var text: String
@@ -20,7 +43,6 @@ public struct CannedResponse: Codable, Sendable, Equatable {
     public init(shortcut: String, title: String, text: String, widgets: [String]? = nil) {
         self.shortcut = shortcut; self.title = title; self.text = text; self.widgets = widgets
     }
-    public func applies(to widget: String) -> Bool { widgets.map { $0.isEmpty || $0.contains(widget) } ?? true }
 }
 
 /// The inbox's shared lists, `config/inbox.json`: disposition codes and canned responses.

@@ -120,11 +120,7 @@ public struct RuleAction: Codable, Sendable, Equatable {
             guard let t = text?.nilIfBlank, t.count <= Limits.messageLength else { return "Write the reply (1–\(Limits.messageLength) characters)." }
             return nil
         case .priority: return value.flatMap(TicketPriority.init(rawValue:)) == nil ? "Use low, normal, high or urgent." : nil
-        case .tag:
-            guard let t = value?.nilIfBlank, t.count <= Limits.tagLength, !t.contains(where: { $0.isNewline || $0 == "," }) else {
-                return "Tags have 1–\(Limits.tagLength) characters, no commas or line breaks."
-            }
-            return nil
+        case .tag: return value.flatMap(Tag.normalized) == nil ? Tag.rule : nil
         case .team: return value?.nilIfBlank == nil || (value?.count ?? 0) > 60 ? "Name the team (at most 60 characters)." : nil
         case .agent: return value?.nilIfBlank == nil ? "Choose the agent." : nil
         }
@@ -181,7 +177,7 @@ public enum RuleEngine {
                     var e = TicketEvent(type: EventType.priority, by: bot); e.priority = p.rawValue
                     drafts.append(e)
                 case .tag:
-                    guard let tag = a.value?.trimmingCharacters(in: .whitespaces).lowercased(), !tag.isEmpty, !s.tags.contains(tag),
+                    guard let tag = a.value.flatMap(Tag.normalized), !s.tags.contains(tag),
                           !drafts.contains(where: { $0.type == EventType.tagAdded && $0.tag == tag }) else { continue }
                     var e = TicketEvent(type: EventType.tagAdded, by: bot); e.tag = tag
                     drafts.append(e)

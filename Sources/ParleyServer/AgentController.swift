@@ -100,8 +100,6 @@ struct AgentController {
         let agent = try currentAgent(request)
         let widgets = services.config.widgets.filter { agent.canSee(widget: $0.id) }
         let inbox = services.config.inbox
-        // Only what applies to a widget this agent sees.
-        let applies = { (list: [String]?) in list.map { $0.isEmpty || $0.contains { id in agent.canSee(widget: id) } } ?? true }
         return JSONResponse.make { w in
             w.beginObject()
             w.key("agent"); Self.agentJSON(agent, &w)
@@ -113,13 +111,14 @@ struct AgentController {
             }
             w.endArray()
             w.key("dispositions"); w.beginArray()
-            for d in inbox.dispositions where applies(d.widgets) {
+            // Only what applies to a widget this agent sees.
+            for d in inbox.dispositions where d.applies(where: agent.canSee) {
                 w.beginObject(); w.key("code"); w.string(d.code); w.key("label"); w.string(d.label)
                 Self.widgetList(d.widgets, &w); w.endObject()
             }
             w.endArray()
             w.key("canned"); w.beginArray()
-            for c in inbox.canned where applies(c.widgets) {
+            for c in inbox.canned where c.applies(where: agent.canSee) {
                 w.beginObject(); w.key("shortcut"); w.string(c.shortcut); w.key("title"); w.string(c.title)
                 w.key("text"); w.string(c.text); Self.widgetList(c.widgets, &w); w.endObject()
             }
@@ -348,10 +347,7 @@ struct AgentController {
         let body = try await request.decodeJSON(TagsBody.self, context: context)
         var add: [String] = []
         for raw in body.add ?? [] {
-            let tag = raw.trimmingCharacters(in: .whitespaces).lowercased()
-            guard !tag.isEmpty, tag.count <= Limits.tagLength, !tag.contains(where: { $0.isNewline || $0 == "," }) else {
-                throw ParleyError.invalid(["add": "Tags have 1–\(Limits.tagLength) characters, no commas or line breaks."])
-            }
+            guard let tag = Tag.normalized(raw) else { throw ParleyError.invalid(["add": Tag.rule]) }
             if !add.contains(tag) { add.append(tag) }
         }
         var remove: [String] = []

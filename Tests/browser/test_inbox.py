@@ -22,7 +22,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from widget_dom import el, js, shown
+from widget_dom import el, messages, notices, shown, start_chat_from_bubble
 
 WAIT_SECONDS = 20
 TIMEOUT = 30
@@ -141,29 +141,11 @@ def log_events(server, ticket: str) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def visitor_messages(driver) -> list[dict]:
-    return js(driver, """
-        return [...(root ? root.querySelectorAll('[data-p=log] [data-p=msg]') : [])].map(m => ({
-          kind: m.getAttribute('data-kind'), text: (m.querySelector('[data-p=text]') || m).innerText.trim()}));""")
-
-
-def visitor_notices(driver) -> list[str]:
-    return js(driver, "return [...(root ? root.querySelectorAll('[data-p=notice]') : [])].filter(shown).map(n => n.innerText.trim());")
-
-
 def visitor_start(driver, server, first: str) -> dict:
     """The visitor opens the demo shop page, fills the pre-chat form and starts a chat; returns the
     stored conversation ({ticket, token, …})."""
     driver.get(server.url("/"))
-    wait(driver, lambda d: shown(d, "[data-p=bubble]"), "no bubble on the demo page")
-    el(driver, "[data-p=bubble]").click()
-    wait(driver, lambda d: shown(d, "form[data-p=form]"), "no pre-chat form")
-    for name, value in {"name": VISITOR_NAME, "email": VISITOR_EMAIL, "message": first}.items():
-        field = el(driver, f"[data-p=form] [name={name}]")
-        field.clear()
-        field.send_keys(value)
-    el(driver, "[data-p=start]").click()
-    wait(driver, lambda d: shown(d, "[data-p=input]"), "the chat never started")
+    start_chat_from_bubble(driver, {"name": VISITOR_NAME, "email": VISITOR_EMAIL, "message": first}, WAIT_SECONDS)
     raw = wait(driver, lambda d: d.execute_script("return localStorage.getItem('parley:demo')"), "nothing stored")
     stored = json.loads(raw)
     assert stored.get("ticket") and stored.get("token"), stored
@@ -174,7 +156,7 @@ def visitor_send(driver, message: str) -> None:
     box = el(driver, "[data-p=input]")
     box.send_keys(message)
     box.send_keys(Keys.ENTER)
-    wait(driver, lambda d: any(m["text"] == message for m in visitor_messages(d)), f"{message!r} not shown to the visitor")
+    wait(driver, lambda d: any(m["text"] == message for m in messages(d)), f"{message!r} not shown to the visitor")
 
 
 def set_clock(driver, ms: float) -> None:
@@ -236,8 +218,8 @@ def test_an_agent_answers_a_new_chat_from_the_demo_shop(parley, browsers):
     # 3. Opening it assigns it to Ann; the visitor sees her join.
     open_row(ann, ticket)
     wait(ann, lambda d: row(d, ticket, "mine"), "the opened chat did not move to mine")
-    wait(visitor, lambda d: any(f"{ANN[1]} joined the conversation" in n for n in visitor_notices(d)),
-         f"the visitor never saw Ann join: {visitor_notices(visitor)}")
+    wait(visitor, lambda d: any(f"{ANN[1]} joined the conversation" in n for n in notices(d)),
+         f"the visitor never saw Ann join: {notices(visitor)}")
     assert [e["type"] for e in log_events(parley, ticket)].count("assigned") == 1
     wait(ann, lambda d: not d.title.startswith("("), "the title still counts the chat once opened")
 
@@ -257,8 +239,8 @@ def test_an_agent_answers_a_new_chat_from_the_demo_shop(parley, browsers):
     box.send_keys("It takes two days.")
     wait(visitor, lambda d: shown(d, "[data-p=typing]"), "the visitor never saw the agent typing")
     box.send_keys(Keys.ENTER)
-    wait(visitor, lambda d: any(m["text"] == "Yes, we ship to Lyon.\nIt takes two days." for m in visitor_messages(d)),
-         f"the visitor never got the reply: {visitor_messages(visitor)}")
+    wait(visitor, lambda d: any(m["text"] == "Yes, we ship to Lyon.\nIt takes two days." for m in messages(d)),
+         f"the visitor never got the reply: {messages(visitor)}")
     assert box.get_attribute("value") == ""
     wait(ann, lambda d: timer(d, ticket)[0] is None, "the timer did not reset when Ann answered")
 
@@ -350,7 +332,7 @@ def test_an_agent_answers_a_new_chat_from_the_demo_shop(parley, browsers):
     wait(bob, lambda d: css(d, "textarea[data-p=reply]").is_enabled(), "Bob cannot reply after taking over")
     takeover = [e for e in log_events(parley, ticket) if e["type"] == "assigned" and e.get("takeover")]
     assert [(e["agentName"], e["fromAgentName"]) for e in takeover] == [(BOB[1], ANN[1])]
-    wait(visitor, lambda d: any(f"{BOB[1]} joined the conversation" in n for n in visitor_notices(d)), "the visitor never saw Bob join")
+    wait(visitor, lambda d: any(f"{BOB[1]} joined the conversation" in n for n in notices(d)), "the visitor never saw Bob join")
     wait(ann, lambda d: BOB[1] in text(d, "[data-p=readonly]"), "Ann's view did not turn read-only")
 
     # The visitor leaves: shown in the pane, and the device icon is struck through.
@@ -365,7 +347,7 @@ def test_an_agent_answers_a_new_chat_from_the_demo_shop(parley, browsers):
     seen = requests.get(parley.url(f"/api/tickets/{ticket}/events"), headers={"Authorization": f"Bearer {stored['token']}"},
                         timeout=TIMEOUT).json()["events"]
     assert not {"note", "wrapup", "assigned", "priority", "tag.added", "autoreply.skip"} & {e["type"] for e in seen}
-    assert "Check the Lyon stock first" not in json.dumps(visitor_messages(visitor))
+    assert "Check the Lyon stock first" not in json.dumps(messages(visitor))
     for d in (ann, bob):
         problems = [e for e in d.get_log("browser") if e["level"] == "SEVERE" and "/api/agent/me" not in e["message"]]
         assert problems == [], problems

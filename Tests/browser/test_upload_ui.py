@@ -31,7 +31,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from samples import html, pdf, png
-from widget_dom import el, js, shown, text
+from widget_dom import el, js, shown, start_chat_from_bubble, text
 
 WAIT_SECONDS = 20
 POLL = 0.05  # seconds between two looks at a condition
@@ -183,16 +183,7 @@ def stored(driver, widget_id: str) -> dict:
 
 def start_chat(driver, first_message: str) -> None:
     """Opens the panel, fills the pre-chat form, starts the chat; returns once the composer shows."""
-    wait(driver, lambda d: shown(d, "[data-p=bubble]"), "the bubble never appeared")
-    el(driver, "[data-p=bubble]").click()
-    wait(driver, lambda d: shown(d, "form[data-p=form]"), "the pre-chat form never showed")
-    for name, value in {"name": VISITOR_NAME, "email": VISITOR_EMAIL, "message": first_message}.items():
-        css = f"[data-p=form] [name={name}]"
-        field = wait(driver, lambda d: shown(d, css) and el(d, css), f"no form field {name}")
-        field.clear()
-        field.send_keys(value)
-    el(driver, "[data-p=start]").click()
-    wait(driver, lambda d: shown(d, "[data-p=input]"), "the chat never started (no composer)")
+    start_chat_from_bubble(driver, {"name": VISITOR_NAME, "email": VISITOR_EMAIL, "message": first_message}, WAIT_SECONDS)
     wait(driver, lambda d: shown(d, "[data-p=attach]"), "no attach button in the chat view")
 
 

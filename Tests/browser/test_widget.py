@@ -28,7 +28,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from widget_dom import el, js, shown, text
+from widget_dom import el, js, messages, notices, shown, text
 
 REPO = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 15
@@ -185,20 +185,6 @@ def visitor(browser, shop, parley):
 
 
 # --- reading the widget (inside its shadow root) --------------------------------------------------
-
-def messages(driver) -> list[dict]:
-    return js(driver, """
-        if (!root) return [];
-        return [...root.querySelectorAll('[data-p=log] [data-p=msg]')].map(m => ({
-          kind: m.getAttribute('data-kind'), state: m.getAttribute('data-state'),
-          text: (m.querySelector('[data-p=text]') || m).innerText.trim()}));""")
-
-
-def notices(driver) -> list[str]:
-    return js(driver, """
-        if (!root) return [];
-        return [...root.querySelectorAll('[data-p=notice]')].filter(shown).map(n => n.innerText.trim());""")
-
 
 def bubble_shown(driver) -> bool:
     return shown(driver, "[data-p=bubble]")
