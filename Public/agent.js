@@ -225,6 +225,7 @@ function applyMe(data) {
   widgets = {};
   (data.widgets || []).forEach(function (w) { widgets[w.id] = w; });
   $('whoami').textContent = t('signedInAs', { name: data.agent.name });
+  $('admin-link').hidden = data.agent.role !== 'admin';
   fillFilterOptions();
 }
 /** Asks for /api/agent/me again (the stream's hello after a break, and reset): admin edits follow. */

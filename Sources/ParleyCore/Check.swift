@@ -70,10 +70,20 @@ public enum DataChecker {
             }
         }
         for f in (try? fm.contentsOfDirectory(atPath: layout.widgets)) ?? [] where f.hasSuffix(".json") && !f.hasPrefix(".") {
-            if let data = fm.contents(atPath: "\(layout.widgets)/\(f)"), (try? JSONDecoder().decode(Widget.self, from: data)) != nil { continue }
+            if let data = fm.contents(atPath: "\(layout.widgets)/\(f)"), let w = try? JSONDecoder().decode(Widget.self, from: data) {
+                // Loads, but a hand edit may hold values the admin page would refuse.
+                let p = w.problems()
+                if !p.isEmpty { report.problems.append("config/widgets/\(f): " + p.keys.sorted().map { "\($0): \(p[$0] ?? "")" }.joined(separator: "; ")) }
+                continue
+            }
             report.problems.append("config/widgets/\(f): not a valid widget file")
         }
         do { _ = try InboxSettings.load(path: layout.inboxFile) } catch { report.problems.append("config/inbox.json: \(error)") }
+        // Teams, rules, drafts: what the server would refuse to start with (once the files
+        // checked one by one above are fine, so a problem is not reported twice).
+        if !report.problems.contains(where: { $0.hasPrefix("config/") }) {
+            do { _ = try ConfigStore(layout: layout) } catch { report.problems.append("config: \(error)") }
+        }
         do { _ = try ContactStore(layout: layout) } catch { report.problems.append("contacts.json: \(error)") }
         if fm.fileExists(atPath: layout.secretKey) {
             do { _ = try ServerSecret.loadOrCreate(layout: layout) } catch { report.problems.append("secret.key: \(error)") }

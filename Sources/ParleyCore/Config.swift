@@ -18,8 +18,11 @@ public struct Agent: Codable, Sendable, Equatable {
     public var sessionEpoch: Int
     public var createdAt: String
 
+    /// Widgets the agent's teams give it (filled in by `ConfigStore` from `teams.json`; not stored).
+    public var teamWidgets: [String] = []
+
     public func canSee(widget: String) -> Bool {
-        role == .admin || widgets.contains("*") || widgets.contains(widget)
+        role == .admin || widgets.contains("*") || widgets.contains(widget) || teamWidgets.contains("*") || teamWidgets.contains(widget)
     }
 
     enum CodingKeys: String, CodingKey { case id, email, name, role, passwordHash, disabled, widgets, teams, sessionEpoch, createdAt }
@@ -79,6 +82,13 @@ public final class ConfigStore: Sendable {
         var widgets: [String: Widget] = [:]
         var inbox = InboxSettings()
         var inboxStamp: FileStamp?
+        var teams: [Team] = []
+        var teamsStamp: FileStamp?
+        var rules: [AutomationRule] = []
+        var rulesStamp: FileStamp?
+        var drafts: [String: WidgetDraft] = [:]
+        /// The last history line of each widget that has one.
+        var lastVersion: [String: WidgetVersion] = [:]
     }
     private let state = Mutex(State())
     private let writeLock = Mutex(())
@@ -90,6 +100,8 @@ public final class ConfigStore: Sendable {
         try reloadAgentsIfChanged()
         try loadWidgets()
         try reloadInboxIfChanged()
+        try reloadTeamsIfChanged()
+        try reloadRulesIfChanged()
     }
 
     // MARK: widgets
@@ -97,8 +109,8 @@ public final class ConfigStore: Sendable {
     /// Creates the `demo` widget when no widget exists (a fresh data folder).
     @discardableResult
     public func ensureDemoWidget() throws -> Bool {
-        guard state.withLock({ $0.widgets.isEmpty }) else { return false }
-        try saveWidget(.demo)
+        guard state.withLock({ $0.widgets.isEmpty && $0.drafts.isEmpty }) else { return false }
+        try writeLock.withLock { _ in _ = try publishLocked(.demo, by: .system, restoredFrom: nil) }
         return true
     }
 
@@ -115,6 +127,143 @@ public final class ConfigStore: Sendable {
         state.withLock { $0.widgets[w.id] = w }
     }
 
+    // MARK: drafts, publishing, history
+
+    /// Every widget the admin knows: published ones and those with only a draft.
+    public var widgetIDs: [String] {
+        state.withLock { Set($0.widgets.keys).union($0.drafts.keys).sorted() }
+    }
+
+    public func widgetState(_ id: String) -> WidgetState? {
+        state.withLock { s in
+            let published = s.widgets[id], draft = s.drafts[id]
+            guard published != nil || draft != nil else { return nil }
+            let last = s.lastVersion[id]
+            // Live settings the history does not have yet (written by hand, or a publish cut
+            // short before its history line) count as the next version.
+            if let published, published != last?.widget {
+                return WidgetState(version: (last?.version ?? 0) + 1, published: published, publishedAt: nil, publishedBy: .system, draft: draft)
+            }
+            return WidgetState(version: last?.version ?? 0, published: published, publishedAt: last?.at, publishedBy: last?.by, draft: draft)
+        }
+    }
+
+    /// A new widget: a draft with default settings, live only once published.
+    public func createWidget(id: String, name: String, by: Changer, now: Date = Date()) throws -> WidgetState {
+        var w = Widget(id: id, name: name.trimmingCharacters(in: .whitespacesAndNewlines))
+        w.organisation = nil
+        var problems = w.problems().filter { $0.key == "id" || $0.key == "name" }
+        if !Widget.isValidID(id) { problems["id"] = "Use 1–40 lowercase letters, digits, - or _." }
+        if !problems.isEmpty { throw ParleyError.invalid(problems) }
+        try writeLock.withLock { _ in
+            if widgetState(id) != nil { throw ParleyError.refused(code: "widget_exists", message: "A widget with id \(id) already exists.") }
+            try writeDraftLocked(WidgetDraft(at: Timestamp.format(now), by: by, widget: w))
+        }
+        return widgetState(id)!
+    }
+
+    /// Saves the admin's edits of a widget as its draft (validated; nothing goes live).
+    public func saveDraft(_ w: Widget, by: Changer, now: Date = Date()) throws -> WidgetState {
+        let problems = w.problems()
+        if !problems.isEmpty { throw ParleyError.invalid(problems) }
+        try writeLock.withLock { _ in
+            guard widgetState(w.id) != nil else { throw ParleyError.widgetNotFound(w.id) }
+            try writeDraftLocked(WidgetDraft(at: Timestamp.format(now), by: by, widget: w))
+        }
+        return widgetState(w.id)!
+    }
+
+    public func discardDraft(_ id: String) throws -> WidgetState {
+        try writeLock.withLock { _ in
+            guard let st = widgetState(id) else { throw ParleyError.widgetNotFound(id) }
+            guard st.draft != nil else { throw ParleyError.refused(code: "no_draft", message: "This widget has no draft.") }
+            if st.published == nil {
+                throw ParleyError.refused(code: "never_published", message: "This widget was never published: its draft is all there is.")
+            }
+            try removeDraftLocked(id)
+        }
+        return widgetState(id)!
+    }
+
+    /// Publishes the draft as the next version. `expected`: the version the draft was based on;
+    /// if someone published since, the call is refused rather than overwriting their version.
+    public func publish(_ id: String, by: Changer, expected: Int? = nil, now: Date = Date()) throws -> WidgetState {
+        try writeLock.withLock { _ in
+            guard let st = widgetState(id) else { throw ParleyError.widgetNotFound(id) }
+            guard let draft = st.draft else { throw ParleyError.refused(code: "no_draft", message: "There is no draft to publish.") }
+            if let expected, expected != st.version {
+                throw ParleyError.refused(code: "version_conflict",
+                                          message: "Version \(st.version) was published since you started editing (you had version \(expected)). Reload to see it.")
+            }
+            let problems = draft.widget.problems()
+            if !problems.isEmpty { throw ParleyError.invalid(problems) }
+            _ = try publishLocked(draft.widget, by: by, restoredFrom: nil, now: now)
+            try removeDraftLocked(id)
+        }
+        return widgetState(id)!
+    }
+
+    /// Publishes an earlier version's settings again, as a new version; any draft is discarded.
+    public func restore(_ id: String, version: Int, by: Changer, now: Date = Date()) throws -> WidgetState {
+        try writeLock.withLock { _ in
+            guard widgetState(id) != nil else { throw ParleyError.widgetNotFound(id) }
+            guard let old = versions(id).first(where: { $0.version == version }) else {
+                throw ParleyError.invalid(["version": "Widget \(id) has no version \(version)."])
+            }
+            _ = try publishLocked(old.widget, by: by, restoredFrom: version, now: now)
+            if state.withLock({ $0.drafts[id] != nil }) { try removeDraftLocked(id) }
+        }
+        return widgetState(id)!
+    }
+
+    /// Every published version, oldest first. The live file is the truth: live settings the
+    /// history does not have yet (a widget written by hand or before history existed, or a
+    /// publish cut short between the live file and its history line) show as a last version
+    /// by `system`, with no time; the next publish records it for good.
+    public func versions(_ id: String) -> [WidgetVersion] {
+        var lines = JSONLines.read(WidgetVersion.self, path: historyPath(id)).map(\.1)
+        if let live = widget(id), live != lines.last?.widget {
+            lines.append(WidgetVersion(version: (lines.last?.version ?? 0) + 1, at: "", by: .system, restoredFrom: nil,
+                                       changed: lines.last.map { Widget.changedKeys(from: $0.widget, to: live) } ?? [], widget: live))
+        }
+        return lines
+    }
+
+    func historyPath(_ id: String) -> String { "\(layout.history)/\(id).jsonl" }
+    func draftPath(_ id: String) -> String { "\(layout.drafts)/\(id).json" }
+
+    /// The live file first, then its history line: a crash between the two leaves live settings
+    /// the history lacks, which `versions` shows (and the next publish records) as a version.
+    private func publishLocked(_ w: Widget, by: Changer, restoredFrom: Int?, now: Date = Date()) throws -> WidgetVersion {
+        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        try Durable.makeDirectory(layout.history)
+        var previous = versions(w.id)
+        if var unrecorded = previous.last, unrecorded.at.isEmpty {
+            unrecorded.at = Timestamp.format(now)
+            try JSONLines.append(path: historyPath(w.id), line: Array(try enc.encode(unrecorded)))
+            previous[previous.count - 1] = unrecorded
+        }
+        let v = WidgetVersion(version: (previous.last?.version ?? 0) + 1, at: Timestamp.format(now), by: by,
+                              restoredFrom: restoredFrom, changed: previous.last.map { Widget.changedKeys(from: $0.widget, to: w) } ?? [], widget: w)
+        try saveWidget(w)
+        try JSONLines.append(path: historyPath(w.id), line: Array(try enc.encode(v)))
+        state.withLock { $0.lastVersion[w.id] = v }
+        return v
+    }
+
+    private func writeDraftLocked(_ d: WidgetDraft) throws {
+        let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try Durable.makeDirectory(layout.drafts)
+        try Durable.replace(path: draftPath(d.widget.id), bytes: Array(try enc.encode(d)) + [0x0A], mode: 0o600)
+        state.withLock { $0.drafts[d.widget.id] = d }
+    }
+
+    private func removeDraftLocked(_ id: String) throws {
+        if unlink(draftPath(id)) != 0 && errno != ENOENT { throw ParleyError.io("cannot remove the draft of \(id): \(errnoString())") }
+        try Durable.syncDirectory(layout.drafts)
+        state.withLock { $0.drafts[id] = nil }
+    }
+
     private func loadWidgets() throws {
         var out: [String: Widget] = [:]
         let files = (try? FileManager.default.contentsOfDirectory(atPath: layout.widgets)) ?? []
@@ -128,7 +277,104 @@ public final class ConfigStore: Sendable {
                 throw ParleyError.corrupt("\(path) is not a valid widget: \(error)")
             }
         }
-        state.withLock { $0.widgets = out }
+        var drafts: [String: WidgetDraft] = [:]
+        for f in (try? FileManager.default.contentsOfDirectory(atPath: layout.drafts)) ?? [] where f.hasSuffix(".json") && !f.hasPrefix(".") {
+            let path = "\(layout.drafts)/\(f)"
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            do {
+                let d = try JSONDecoder().decode(WidgetDraft.self, from: data)
+                drafts[d.widget.id] = d
+            } catch {
+                throw ParleyError.corrupt("\(path) is not a valid widget draft: \(error)")
+            }
+        }
+        var last: [String: WidgetVersion] = [:]
+        for f in (try? FileManager.default.contentsOfDirectory(atPath: layout.history)) ?? [] where f.hasSuffix(".jsonl") && !f.hasPrefix(".") {
+            guard let v = JSONLines.read(WidgetVersion.self, path: "\(layout.history)/\(f)").last?.1 else { continue }
+            last[v.widget.id] = v
+        }
+        state.withLock { s in s.widgets = out; s.drafts = drafts; s.lastVersion = last }
+    }
+
+    // MARK: teams
+
+    /// Teams, re-read when `config/teams.json` changes.
+    public var teams: [Team] {
+        _ = try? reloadTeamsIfChanged()
+        return state.withLock { $0.teams }
+    }
+
+    public func saveTeams(_ teams: [Team]) throws {
+        let problems = Team.problems(teams)
+        if !problems.isEmpty { throw ParleyError.invalid(problems) }
+        try writeJSON(teams, path: layout.teamsFile) { s, stamp in s.teams = teams; s.teamsStamp = stamp }
+    }
+
+    private func reloadTeamsIfChanged() throws {
+        let stamp = FileStamp(path: layout.teamsFile)
+        if stamp == state.withLock({ $0.teamsStamp }) { return }
+        guard stamp != nil else { state.withLock { $0.teams = []; $0.teamsStamp = nil }; return }
+        let list: [Team]
+        do { list = try JSONDecoder().decode([Team].self, from: FileManager.default.contents(atPath: layout.teamsFile) ?? Data()) } catch {
+            throw ParleyError.corrupt("\(layout.teamsFile) is not a valid teams file: \(error)")
+        }
+        state.withLock { $0.teams = list; $0.teamsStamp = stamp }
+    }
+
+    // MARK: automated actions
+
+    /// The rules in evaluation order, re-read when `config/rules.json` changes (a file broken
+    /// while serving keeps the last good rules; start-up refuses it).
+    public var rules: [AutomationRule] {
+        _ = try? reloadRulesIfChanged()
+        return state.withLock { $0.rules }
+    }
+
+    public func saveRules(_ rules: [AutomationRule]) throws {
+        let problems = Self.problems(rules)
+        if !problems.isEmpty { throw ParleyError.invalid(problems) }
+        try writeJSON(RuleFile(rules: rules), path: layout.rulesFile) { s, stamp in s.rules = rules; s.rulesStamp = stamp }
+    }
+
+    struct RuleFile: Codable { var rules: [AutomationRule] }
+
+    /// Problems keyed like `rules[1].conditions[0].value`.
+    public static func problems(_ rules: [AutomationRule]) -> [String: String] {
+        var out: [String: String] = [:]
+        var ids = Set<String>()
+        if rules.count > 200 { out["rules"] = "At most 200 rules." }
+        for (i, r) in rules.enumerated() {
+            for (k, v) in r.problems() { out["rules[\(i)].\(k)"] = v }
+            if out["rules[\(i)].id"] == nil, !ids.insert(r.id).inserted { out["rules[\(i)].id"] = "The id \(r.id) is used twice." }
+        }
+        return out
+    }
+
+    private func reloadRulesIfChanged() throws {
+        let stamp = FileStamp(path: layout.rulesFile)
+        if stamp == state.withLock({ $0.rulesStamp }) { return }
+        guard stamp != nil else { state.withLock { $0.rules = []; $0.rulesStamp = nil }; return }
+        let file: RuleFile
+        do { file = try JSONDecoder().decode(RuleFile.self, from: FileManager.default.contents(atPath: layout.rulesFile) ?? Data()) } catch {
+            throw ParleyError.corrupt("\(layout.rulesFile) is not a valid rules file: \(error)")
+        }
+        let problems = Self.problems(file.rules)
+        if !problems.isEmpty {
+            throw ParleyError.corrupt("\(layout.rulesFile): " + problems.keys.sorted().map { "\($0): \(problems[$0] ?? "")" }.joined(separator: "; "))
+        }
+        state.withLock { $0.rules = file.rules; $0.rulesStamp = stamp }
+    }
+
+    /// Replaces a config file with `value` (pretty JSON) under the write lock and records it.
+    private func writeJSON<T: Encodable>(_ value: T, path: String, mode: mode_t = 0o644, _ apply: (inout State, FileStamp?) -> Void) throws {
+        let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let bytes = Array(try enc.encode(value)) + [0x0A]
+        try writeLock.withLock { _ in
+            try Durable.makeDirectory(layout.config)
+            try Durable.replace(path: path, bytes: bytes, mode: mode)
+            let stamp = FileStamp(path: path)
+            state.withLock { apply(&$0, stamp) }
+        }
     }
 
     // MARK: inbox settings
@@ -142,6 +388,10 @@ public final class ConfigStore: Sendable {
     }
 
     public func saveInbox(_ settings: InboxSettings) throws {
+        var settings = settings
+        // An empty widget list means every widget, the same as none: stored as none.
+        for i in settings.dispositions.indices where settings.dispositions[i].widgets?.isEmpty == true { settings.dispositions[i].widgets = nil }
+        for i in settings.canned.indices where settings.canned[i].widgets?.isEmpty == true { settings.canned[i].widgets = nil }
         let problems = settings.problems()
         if !problems.isEmpty { throw ParleyError.invalid(problems) }
         let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -163,7 +413,19 @@ public final class ConfigStore: Sendable {
 
     // MARK: agents
 
-    public var agents: [Agent] { _ = try? reloadAgentsIfChanged(); return state.withLock { $0.agents } }
+    /// The agents, each with the widgets its teams give it.
+    public var agents: [Agent] {
+        _ = try? reloadAgentsIfChanged()
+        _ = try? reloadTeamsIfChanged()
+        return state.withLock { s in
+            guard !s.teams.isEmpty else { return s.agents }
+            return s.agents.map { a in
+                var a = a
+                a.teamWidgets = s.teams.filter { a.teams.contains($0.id) }.flatMap(\.widgets)
+                return a
+            }
+        }
+    }
 
     public func agent(id: String) -> Agent? { agents.first { $0.id == id } }
     public func agent(email: String) -> Agent? {
@@ -172,23 +434,93 @@ public final class ConfigStore: Sendable {
     }
     public var hasAdmin: Bool { agents.contains { $0.role == .admin && !$0.disabled } }
 
-    /// Adds an agent; the email must be new and valid, the password long enough.
+    /// Adds an agent; the email must be new and valid, the password long enough. Without a
+    /// password the agent cannot sign in until it sets one through an invite link.
     @discardableResult
-    public func addAgent(email: String, name: String, role: Agent.Role, password: String, widgets: [String], now: Date = Date()) throws -> Agent {
+    public func addAgent(email: String, name: String, role: Agent.Role, password: String?, widgets: [String],
+                         teams: [String] = [], now: Date = Date()) throws -> Agent {
         let email = email.trimmingCharacters(in: .whitespaces).lowercased()
         var errors: [String: String] = [:]
-        if !FormValidator.isEmail(email) { errors["email"] = "Not a valid email address." }
+        if !FormValidator.isEmail(email) || email.count > 254 { errors["email"] = "Not a valid email address." }
         let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
         if name.isEmpty || name.count > 80 { errors["name"] = "The name must have 1–80 characters." }
-        do { try Passwords.validate(password) } catch ParleyError.invalid(let f, _) { errors.merge(f) { a, _ in a } }
+        if let password {
+            do { try Passwords.validate(password) } catch ParleyError.invalid(let f, _) { errors.merge(f) { a, _ in a } }
+        }
+        errors.merge(Self.accessProblems(widgets: widgets, teams: teams)) { a, _ in a }
         if !errors.isEmpty { throw ParleyError.invalid(errors) }
-        let hash = Passwords.hash(password)
+        let hash = password.map(Passwords.hash) ?? ""
         return try mutateAgents { list in
-            if list.contains(where: { $0.email == email }) { throw ParleyError.conflict("An agent with email \(email) already exists.") }
-            let a = Agent(id: "a_" + Tokens.random(bytes: 6), email: email, name: name, role: role,
+            if list.contains(where: { $0.email == email }) {
+                throw ParleyError.refused(code: "agent_exists", message: "An agent with email \(email) already exists.")
+            }
+            var a = Agent(id: "a_" + Tokens.random(bytes: 6), email: email, name: name, role: role,
                           passwordHash: hash, widgets: widgets, createdAt: Timestamp.format(now))
+            a.teams = teams
             list.append(a)
             return a
+        }
+    }
+
+    static func accessProblems(widgets: [String], teams: [String]) -> [String: String] {
+        var out: [String: String] = [:]
+        for (i, w) in widgets.enumerated() where w != "*" && !Widget.isValidID(w) { out["widgets[\(i)]"] = "Not a widget id." }
+        for (i, t) in teams.enumerated() where !InboxSettings.isCode(t) { out["teams[\(i)]"] = "Not a team id." }
+        return out
+    }
+
+    /// What an admin may change on an agent (nil: unchanged).
+    public struct AgentChange: Sendable {
+        public var name: String?
+        public var role: Agent.Role?
+        public var widgets: [String]?
+        public var teams: [String]?
+        public var disabled: Bool?
+        public init(name: String? = nil, role: Agent.Role? = nil, widgets: [String]? = nil, teams: [String]? = nil, disabled: Bool? = nil) {
+            self.name = name; self.role = role; self.widgets = widgets; self.teams = teams; self.disabled = disabled
+        }
+    }
+
+    /// Changes an agent; refuses to leave no active admin. Disabling, or losing the admin role,
+    /// ends the agent's sessions.
+    public func changeAgent(id: String, _ change: AgentChange) throws -> Agent {
+        var errors = Self.accessProblems(widgets: change.widgets ?? [], teams: change.teams ?? [])
+        let name = change.name?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let name, name.isEmpty || name.count > 80 { errors["name"] = "The name must have 1–80 characters." }
+        if !errors.isEmpty { throw ParleyError.invalid(errors) }
+        return try mutateAgents { list in
+            guard let i = list.firstIndex(where: { $0.id == id }) else { throw ParleyError.refused(code: "agent_not_found", message: "No agent with id \(id).") }
+            var a = list[i]
+            let wasAdmin = a.role == .admin && !a.disabled
+            if let name { a.name = name }
+            if let r = change.role { a.role = r }
+            if let w = change.widgets { a.widgets = w }
+            if let t = change.teams { a.teams = t }
+            if let d = change.disabled { a.disabled = d }
+            if wasAdmin && (a.role != .admin || a.disabled) {
+                if !list.contains(where: { $0.id != id && $0.role == .admin && !$0.disabled }) {
+                    throw ParleyError.refused(code: "last_admin", message: "\(a.email) is the last admin: make another agent admin first.")
+                }
+            }
+            if (a.disabled && !list[i].disabled) || (list[i].role == .admin && a.role != .admin) { a.sessionEpoch += 1 }
+            list[i] = a
+            return a
+        }
+    }
+
+    /// Sets an agent's password by id (ends its sessions), or with nil clears it for a reset
+    /// link (the old password stops working, and so do older links).
+    public func resetPassword(id: String, password: String?) throws -> Agent {
+        if let password { try Passwords.validate(password) }
+        let hash = password.map(Passwords.hash) ?? ""
+        return try mutateAgents { list in
+            guard let i = list.firstIndex(where: { $0.id == id }) else { throw ParleyError.refused(code: "agent_not_found", message: "No agent with id \(id).") }
+            if password == nil && list[i].disabled {
+                throw ParleyError.refused(code: "agent_disabled", message: "\(list[i].email) is disabled: enable the account before sending a reset link.")
+            }
+            list[i].passwordHash = hash
+            list[i].sessionEpoch += 1
+            return list[i]
         }
     }
 
@@ -197,6 +529,21 @@ public final class ConfigStore: Sendable {
         try Passwords.validate(password)
         let hash = Passwords.hash(password)
         try updateAgent(email: email) { $0.passwordHash = hash; $0.sessionEpoch += 1 }
+    }
+
+    /// Sets the password an invite link was made for, if the link is still current (same epoch):
+    /// checked under the write lock, so one link sets one password.
+    public func redeemInvite(id: String, epoch: Int, password: String) throws -> Agent {
+        try Passwords.validate(password)
+        let hash = Passwords.hash(password)
+        return try mutateAgents { list in
+            guard let i = list.firstIndex(where: { $0.id == id }), list[i].sessionEpoch == epoch, !list[i].disabled else {
+                throw ParleyError.refused(code: "invite_invalid", message: "This link was used, replaced or has expired.")
+            }
+            list[i].passwordHash = hash
+            list[i].sessionEpoch += 1
+            return list[i]
+        }
     }
 
     /// Disables an agent (ends its sessions). The last active admin cannot be disabled.

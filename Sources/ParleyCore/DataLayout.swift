@@ -12,6 +12,16 @@ public struct DataLayout: Sendable {
     public var widgets: String { "\(config)/widgets" }
     /// Disposition codes and canned responses (see `InboxSettings`).
     public var inboxFile: String { "\(config)/inbox.json" }
+    /// Teams (see `Team`).
+    public var teamsFile: String { "\(config)/teams.json" }
+    /// Automated actions, in evaluation order (see `AutomationRule`).
+    public var rulesFile: String { "\(config)/rules.json" }
+    /// Every admin change, append-only (see `AuditLog`).
+    public var auditFile: String { "\(config)/audit.jsonl" }
+    /// Unpublished widget edits, one file per widget.
+    public var drafts: String { "\(config)/drafts" }
+    /// Every published version of each widget, append-only, one file per widget.
+    public var history: String { "\(config)/history" }
     /// The shop's contacts (see `ContactStore`).
     public var contactsFile: String { "\(root)/contacts.json" }
     public var tickets: String { "\(root)/tickets" }

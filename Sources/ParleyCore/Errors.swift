@@ -11,6 +11,8 @@ public enum ParleyError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalid([String: String], message: String = "Some fields are invalid.")
     case badRequest(String)
     case conflict(String)
+    /// A refusal with its own machine-readable code (409): `last_admin`, `version_conflict`…
+    case refused(code: String, message: String)
     case forbidden(String)
     case unauthorized(String)
     case tooLarge(String)
@@ -27,6 +29,7 @@ public enum ParleyError: Error, Sendable, Equatable, CustomStringConvertible {
         case .badRequest(let m), .conflict(let m), .forbidden(let m), .unauthorized(let m), .tooLarge(let m),
              .corrupt(let m), .io(let m): return m
         case .rateLimited(let s): return "too many requests, retry in \(s) s"
+        case .refused(_, let m): return m
         }
     }
 }

@@ -40,18 +40,18 @@ public struct Hours: Codable, Sendable, Equatable {
         return h * 60 + m
     }
 
-    /// Checks every field; errors are keyed like `weekly.mon.1`.
+    /// Checks every field; errors are keyed like `weekly.mon[1]`.
     public func validate() throws {
         var errors: [String: String] = [:]
         if TimeZone(identifier: timeZone) == nil { errors["timeZone"] = "Unknown time zone \(timeZone) (use an IANA name such as Europe/Paris)." }
         for (day, ranges) in weekly {
             guard Self.dayKeys.contains(day) else { errors["weekly.\(day)"] = "Days are mon, tue, wed, thu, fri, sat, sun."; continue }
             for (i, r) in ranges.enumerated() where Self.parseRange(r) == nil {
-                errors["weekly.\(day).\(i)"] = "Use HH:MM-HH:MM with the start before the end (for example 09:00-12:30)."
+                errors["weekly.\(day)[\(i)]"] = "Use HH:MM-HH:MM with the start before the end (for example 09:00-12:30)."
             }
         }
         for (i, d) in closed.enumerated() where Self.localDate(d) == nil {
-            errors["closed.\(i)"] = "Use a date like 2026-12-25."
+            errors["closed[\(i)]"] = "Use a date like 2026-12-25."
         }
         if !errors.isEmpty { throw ParleyError.invalid(errors) }
     }

@@ -45,7 +45,7 @@ public struct PathRules: Codable, Sendable, Equatable {
         var errors: [String: String] = [:]
         if paths.count > 200 { errors["paths"] = "At most 200 paths." }
         for (i, p) in paths.enumerated() where !p.hasPrefix("/") || p.count > 300 || p.contains(where: \.isWhitespace) {
-            errors["paths.\(i)"] = "A path starts with / and has no spaces (for example /checkout*)."
+            errors["paths[\(i)]"] = "A path starts with / and has no spaces (for example /checkout*)."
         }
         if !errors.isEmpty { throw ParleyError.invalid(errors) }
     }

@@ -170,6 +170,21 @@ public struct Widget: Codable, Sendable, Equatable {
         case offline, language, strings, identity, organisation, sound, prompt, options, identitySecret
     }
 
+    /// Every key, unset ones as `null`, so the admin page sees the whole shape.
+    public func encode(to e: any Encoder) throws {
+        var c = e.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id); try c.encode(name, forKey: .name); try c.encode(welcome, forKey: .welcome)
+        try c.encode(color, forKey: .color); try c.encode(alignment, forKey: .alignment); try c.encode(spacing, forKey: .spacing)
+        try c.encode(allowedOrigins, forKey: .allowedOrigins); try c.encode(fields, forKey: .fields)
+        try c.encode(feedback, forKey: .feedback); try c.encode(targetResponseSeconds, forKey: .targetResponseSeconds)
+        try c.encode(maxFileSize, forKey: .maxFileSize); try c.encode(maxFiles, forKey: .maxFiles)
+        try c.encode(allowedTypes, forKey: .allowedTypes); try c.encode(typingPreview, forKey: .typingPreview)
+        try c.encode(hours, forKey: .hours); try c.encode(pathRules, forKey: .pathRules); try c.encode(offline, forKey: .offline)
+        try c.encode(language, forKey: .language); try c.encode(strings, forKey: .strings); try c.encode(identity, forKey: .identity)
+        try c.encode(organisation, forKey: .organisation); try c.encode(sound, forKey: .sound); try c.encode(prompt, forKey: .prompt)
+        try c.encode(options, forKey: .options); try c.encode(identitySecret, forKey: .identitySecret)
+    }
+
     public init(from d: any Decoder) throws {
         let c = try d.container(keyedBy: CodingKeys.self)
         let id = try c.decode(String.self, forKey: .id)

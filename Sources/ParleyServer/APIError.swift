@@ -64,6 +64,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case .invalid(let f, let m): return APIError(.unprocessableContent, "invalid_input", m, fields: f)
         case .badRequest(let m): return APIError(.badRequest, "bad_request", m)
         case .conflict(let m): return APIError(.conflict, "conflict", m)
+        case .refused(let code, let m): return APIError(.conflict, code, m)
         case .forbidden(let m): return APIError(.forbidden, "forbidden", m)
         case .unauthorized(let m): return APIError(.unauthorized, "unauthorized", m)
         case .tooLarge(let m): return APIError(.contentTooLarge, "too_large", m)

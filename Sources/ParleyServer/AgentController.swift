@@ -77,10 +77,11 @@ struct AgentController {
         try services.limiter.take("login-ip:\(context.clientIP)", Self.loginIPRule)
         try services.limiter.take("login-email:\(email)", Self.loginEmailRule)
         let agent = services.config.agent(email: email)
-        let hash = agent?.passwordHash ?? Passwords.decoy
+        // An agent with no password yet (invited) costs the same bcrypt as any other attempt.
+        let hash = agent?.passwordHash.nilIfEmpty ?? Passwords.decoy
         // bcrypt is slow on purpose: keep it off the event loops.
         let ok = try await NIOThreadPool.singleton.runIfActive { Passwords.verify(body.password, hash: hash) }
-        guard ok, let agent else {
+        guard ok, let agent, !agent.passwordHash.isEmpty else {
             throw APIError(.unauthorized, "invalid_credentials", "Wrong email or password.")
         }
         guard !agent.disabled else { throw APIError(.forbidden, "account_disabled", "This account is disabled. Ask your admin.") }
@@ -152,6 +153,7 @@ struct AgentController {
         } catch ParleyError.forbidden("invalid_setup_token") {
             throw APIError(.forbidden, "invalid_setup_token", "This setup link is not valid. Use the link the server printed at start-up.")
         }
+        try? await blocking { try services.audit.record(Changer(agent), "setup.admin", target: agent.email) }
         var r = JSONResponse.make(.created) { w in w.beginObject(); w.key("agent"); Self.agentJSON(agent, &w); w.endObject() }
         r.setCookie(sessionCookie(services.sessions.create(for: agent), request: request, maxAge: Int(Sessions.lifetime)))
         return r

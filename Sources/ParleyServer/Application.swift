@@ -52,7 +52,7 @@ public func buildRouter(services: ParleyServices) -> Router<ParleyContext> {
         return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-cache"],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
-    for (path, file) in [("setup", "setup.html"), ("agent", "agent.html")] {
+    for (path, file) in [("setup", "setup.html"), ("agent", "agent.html"), ("admin", "admin.html"), ("admin/preview", "admin-preview.html")] {
         router.get(RouterPath(stringLiteral: path)) { _, _ -> Response in
             let full = "\(services.settings.publicDirectory)/\(file)"
             guard let data = FileManager.default.contents(atPath: full) else { throw APIError(.notFound, "not_found", "No such page.") }
@@ -69,6 +69,7 @@ public func buildRouter(services: ParleyServices) -> Router<ParleyContext> {
     }
     VisitorController(services: services).addRoutes(to: router)
     AgentController(services: services).addRoutes(to: router)
+    AdminController(services: services).addRoutes(to: router)
     UploadController(services: services).addRoutes(to: router)
     return router
 }
@@ -209,7 +210,8 @@ struct TusHeaderMiddleware: RouterMiddleware {
 struct AgentOriginMiddleware: RouterMiddleware {
     typealias Context = ParleyContext
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.uri.path.hasPrefix("/api/agent/") || request.uri.path == "/api/setup",
+        let path = request.uri.path
+        if path.hasPrefix("/api/agent/") || path.hasPrefix("/api/admin/") || path.hasPrefix("/api/test/") || path == "/api/setup" || path == "/api/invite",
            let origin = request.headers[.origin], !isSameOrigin(origin, request) {
             throw APIError(.forbidden, "origin_not_allowed", "The agent API only accepts calls from its own pages.")
         }

@@ -30,12 +30,14 @@ enum JSONResponse {
 
 extension Request {
     /// Decodes a JSON body, refusing anything but JSON (which also blocks cross-site form posts).
-    func decodeJSON<T: Decodable>(_ type: T.Type, context: ParleyContext) async throws -> T {
+    /// `emptyAs`: what an empty body means (for calls whose every field is optional).
+    func decodeJSON<T: Decodable>(_ type: T.Type, context: ParleyContext, emptyAs: String? = nil) async throws -> T {
         if let ct = headers[.contentType], !ct.lowercased().hasPrefix("application/json") {
             throw APIError(.unsupportedMediaType, "unsupported_media_type", "Send the body as application/json.")
         }
         let buffer = try await body.collect(upTo: context.maxUploadSize)
         do {
+            if buffer.readableBytes == 0, let emptyAs { return try JSONDecoder().decode(T.self, from: Data(emptyAs.utf8)) }
             return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
         } catch let e as DecodingError {
             throw APIError(.badRequest, "invalid_json", "The request body is not valid: \(Self.describe(e))")
@@ -47,6 +49,8 @@ extension Request {
         case .keyNotFound(let k, _): return "missing field \"\(k.stringValue)\"."
         case .typeMismatch(_, let c), .valueNotFound(_, let c):
             return "field \"\(c.codingPath.map(\.stringValue).joined(separator: "."))\" has the wrong type."
+        case .dataCorrupted(let c) where !c.codingPath.isEmpty:
+            return "field \"\(c.codingPath.map(\.stringValue).joined(separator: "."))\" has a value that is not allowed."
         case .dataCorrupted: return "it is not JSON."
         @unknown default: return "it does not match."
         }

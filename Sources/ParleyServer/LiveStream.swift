@@ -76,8 +76,9 @@ enum SSE {
     /// `event: reset` and the client reloads its list.
     static func agentStream(services: ParleyServices, agent: Agent, cookie: String, lastEventID: String?) -> Response {
         let hub = services.hub
-        // Access is read once per stream (a change applies on the next connection): this runs
-        // under the hub's lock for every event.
+        // Access is read once per stream (this runs under the hub's lock for every event); the
+        // heartbeat ends the stream with `reset` when an admin changes it, and the browser
+        // reloads its list and reconnects with the new access.
         let canSee: @Sendable (String) -> Bool = { widget in agent.canSee(widget: widget) }
         let (subID, stream, replay, current) = hub.subscribeAgent(agentID: agent.id, canSee: canSee, lastEventID: lastEventID)
         let boot = hub.bootID
@@ -106,10 +107,14 @@ enum SSE {
                 case .typing(let t, let by, let text):
                     try await writer.write(frame(id: nil, event: "typing", data: typingJSON(ticket: t, by: by, text: text)))
                 case .heartbeat:
-                    // A stream lives no longer than its session and the agent's access.
-                    guard let current = services.sessions.verify(cookie, config: services.config),
-                          current.widgets == agent.widgets, current.role == agent.role else {
+                    // A stream lives no longer than its session, nor than the access it was opened with.
+                    guard let current = services.sessions.verify(cookie, config: services.config) else {
                         try await writer.write(frame(id: nil, event: "signed-out", data: Array("{}".utf8)))
+                        try await writer.finish(nil)
+                        return
+                    }
+                    guard current.widgets == agent.widgets, current.role == agent.role, current.teamWidgets == agent.teamWidgets else {
+                        try await writer.write(frame(id: nil, event: "reset", data: Array("{}".utf8)))
                         try await writer.finish(nil)
                         return
                     }

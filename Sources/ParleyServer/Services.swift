@@ -19,6 +19,8 @@ public struct ServerSettings: Sendable {
     public var rateLimits = true
     /// `POST /api/bench/noop`, used by `make bench` to price durability.
     public var benchEndpoints = false
+    /// `POST /api/test/clock`: tests set the time opening hours are judged by.
+    public var testClock = false
     /// Items a live stream may lag behind before it is cut off.
     public var streamBufferLimit = 512
     /// An unfinished upload is removed this long after its last byte.
@@ -40,12 +42,15 @@ public final class ParleyServices: Sendable {
     public let logger: Logger
     public let uploads: UploadStore
     public let contacts: ContactStore
+    public let audit: AuditLog
     let sniffer: MimeSniffer
     let hub: LiveHub
     let assets: AssetStore
     /// Holds the data folder's lock for the server's lifetime.
     private let lockFD: Int32
     private let setupTokenBox = Mutex<String?>(nil)
+    /// Set by `POST /api/test/clock` (only with `--test-clock`).
+    private let clockOverride = Mutex<Date?>(nil)
 
     /// Opens (and if needed creates) the data folder, recovers the logs and builds the index.
     public init(settings: ServerSettings, logger: Logger, syncCalls: SyncCalls = .live) throws {
@@ -60,6 +65,7 @@ public final class ParleyServices: Sendable {
         }
         secret = try ServerSecret.loadOrCreate(layout: layout)
         contacts = try ContactStore(layout: layout)
+        audit = AuditLog(layout: layout)
         let hub = LiveHub(bufferLimit: settings.streamBufferLimit)
         self.hub = hub
         store = try TicketStore(layout: layout, logger: logger, syncCalls: syncCalls,
@@ -79,6 +85,39 @@ public final class ParleyServices: Sendable {
         assets = AssetStore(root: settings.publicDirectory)
         limiter = RateLimiter(enabled: settings.rateLimits)
         sessions = Sessions(secret: secret)
+    }
+
+    /// The time opening hours are judged by: now, unless a test set the clock.
+    public func now() -> Date { clockOverride.withLock { $0 } ?? Date() }
+    func setClock(_ date: Date?) { clockOverride.withLock { $0 = date } }
+
+    /// Runs the automated actions for `trigger` on a ticket, inside its writer (so "once per
+    /// ticket" holds against concurrent messages). A failure is logged, never the visitor's problem.
+    func runRules(ticket id: String, trigger: AutomationRule.Trigger, message: String?) async {
+        let rules = config.rules
+        guard !rules.isEmpty, let summary = store.summary(id), let w = config.widget(summary.widget) else { return }
+        let outside = !(w.hours?.status(at: now()).open ?? true)
+        let online = agentOnline(forWidget: w.id)
+        var names: [String: String] = [:]
+        for a in config.agents where !a.disabled && a.canSee(widget: w.id) { names[a.id] = a.name }
+        var fields: [String: String] = [:]
+        if rules.contains(where: { $0.conditions.contains { $0.type == .fieldEquals } }),
+           let opened = try? await store.events(ticket: id, after: 0).first(where: { $0.type == EventType.opened }) {
+            fields = opened.fields ?? [:]
+        }
+        let organisation = w.organisationName
+        let (answers, agentNames) = (fields, names)
+        do {
+            let r = try await store.update(ticket: id) { s in
+                RuleEngine.evaluate(rules, .init(trigger: trigger, summary: s, message: message, fields: answers, outsideHours: outside,
+                                                 agentOnline: online, organisation: organisation, agentNames: agentNames))
+            }
+            for e in r.events where e.type == EventType.autoresponder {
+                logger.info("rule fired", metadata: ["ticket": "\(id)", "rule": "\(e.rule ?? "")"])
+            }
+        } catch {
+            logger.warning("automated actions failed", metadata: ["ticket": "\(id)", "error": "\(error)"])
+        }
     }
 
     /// Whether an agent who may answer `widget` has the inbox open (its live stream).

@@ -37,11 +37,18 @@ struct VisitorController {
     }
 
     @Sendable func config(_ request: Request, context: ParleyContext) async throws -> Response {
-        let w = try widget(context)
+        var r = Self.publicConfig(try widget(context), services: services)
+        // Short: "open now" and "agent online" change with the clock.
+        r.headers[.cacheControl] = "public, max-age=30"
+        return r
+    }
+
+    /// What the loader gets for a widget (also the admin's preview of a draft).
+    static func publicConfig(_ w: Widget, services: ParleyServices) -> Response {
         let online = w.offline.noAgentAsClosed ? services.agentOnline(forWidget: w.id) : true
-        let (availability, nextOpening) = w.availability(at: Date(), agentOnline: online)
+        let (availability, nextOpening) = w.availability(at: services.now(), agentOnline: online)
         let chat = services.assets.versionedPath("widget-chat.js")
-        var r = JSONResponse.make { j in
+        return JSONResponse.make { j in
             j.beginObject()
             j.key("id"); j.string(w.id)
             j.key("name"); j.string(w.name)
@@ -102,9 +109,6 @@ struct VisitorController {
             j.key("upload"); j.string(services.assets.versionedPath("upload.js"))
             j.endObject()
         }
-        // Short: "open now" and "agent online" change with the clock.
-        r.headers[.cacheControl] = "public, max-age=30"
-        return r
     }
 
     struct CreateTicket: Decodable {
@@ -133,7 +137,7 @@ struct VisitorController {
             return w.options[i]
         }
         let online = w.offline.noAgentAsClosed ? services.agentOnline(forWidget: w.id) : true
-        let (availability, _) = w.availability(at: Date(), agentOnline: online)
+        let (availability, _) = w.availability(at: services.now(), agentOnline: online)
         if availability != .open && (w.offline.mode == .hide || !w.offline.leaveMessage) {
             throw APIError(.conflict, "widget_closed", "The chat is closed right now, and this widget does not take messages while closed.")
         }
@@ -160,6 +164,8 @@ struct VisitorController {
             more.append(m)
         }
         var (summary, token) = try await services.store.createTicket(opened: opened, then: more)
+        // Before answering, so an automatic reply is already there when the widget first reads.
+        await services.runRules(ticket: summary.id, trigger: .opened, message: answers[firstMessageField])
         summary.team = nil  // the shop's routing, not the visitor's business
         return JSONResponse.make(.created) { j in
             j.beginObject()
@@ -244,6 +250,7 @@ struct VisitorController {
         }
         try services.limiter.take("msg:\(t.id)", Self.messageRule)
         let r = try await services.store.append(ticket: t.id, [draft], clientId: body.id)
+        if !r.duplicate { await services.runRules(ticket: t.id, trigger: .message, message: draft.text) }
         return MessageRules.response(r)
     }
 

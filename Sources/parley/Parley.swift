@@ -41,6 +41,8 @@ struct Serve: AsyncParsableCommand {
     var idleTimeout: Double = 30
     @Option(help: "Seconds between heartbeats on live streams.")
     var heartbeat: Double = 15
+    @Flag(help: "For tests: POST /api/test/clock sets the time opening hours are judged by. Never in production.")
+    var testClock = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env PARLEY_LOG_LEVEL).")
     var logLevel: String = ProcessInfo.processInfo.environment["PARLEY_LOG_LEVEL"] ?? "info"
 
@@ -64,6 +66,7 @@ struct Serve: AsyncParsableCommand {
         let env = ProcessInfo.processInfo.environment
         settings.rateLimits = env["PARLEY_RATE_LIMITS"] != "off"
         settings.benchEndpoints = env["PARLEY_BENCH"] == "1"
+        settings.testClock = testClock
         raiseOpenFileLimit()
         let services: ParleyServices
         do { services = try ParleyServices(settings: settings, logger: logger) } catch {
@@ -148,6 +151,7 @@ struct AgentCommand: ParsableCommand {
             do {
                 let a = try config.addAgent(email: email, name: name, role: r, password: password,
                                             widgets: widgets.isEmpty && r == .admin ? ["*"] : widgets)
+                try? AuditLog(layout: config.layout).record(.cli, "agent.add", target: a.email, detail: ["role": a.role.rawValue])
                 print("added \(a.role.rawValue) \(a.email) (\(a.id))")
             } catch { throw fail("\(error)") }
         }
@@ -170,7 +174,11 @@ struct AgentCommand: ParsableCommand {
         @Argument var email: String
         func run() throws {
             let config = try AgentCommand.config(dataOptions)
-            do { try config.disableAgent(email: email); print("disabled \(email.lowercased())") } catch { throw fail("\(error)") }
+            do {
+                try config.disableAgent(email: email)
+                try? AuditLog(layout: config.layout).record(.cli, "agent.disable", target: email.lowercased())
+                print("disabled \(email.lowercased())")
+            } catch { throw fail("\(error)") }
         }
     }
 
@@ -182,7 +190,11 @@ struct AgentCommand: ParsableCommand {
         func run() throws {
             let password = try AgentCommand.readPassword()
             let config = try AgentCommand.config(dataOptions)
-            do { try config.setPassword(email: email, password: password); print("password changed for \(email.lowercased())") } catch { throw fail("\(error)") }
+            do {
+                try config.setPassword(email: email, password: password)
+                try? AuditLog(layout: config.layout).record(.cli, "agent.passwd", target: email.lowercased())
+                print("password changed for \(email.lowercased())")
+            } catch { throw fail("\(error)") }
         }
     }
 }

@@ -54,7 +54,7 @@ struct ConfigStoreTests {
         #expect {
             try config.addAgent(email: "BOB@shop.example", name: "Bobby", role: .admin, password: password, widgets: [])
         } throws: { error in
-            if case .conflict = error as? ParleyError { return true }
+            if case .refused(code: "agent_exists", _) = error as? ParleyError { return true }
             return false
         }
         #expect(config.agents.count == 1)

@@ -104,6 +104,22 @@ struct DataCheckerTests {
         #expect(report.problems.count == 2)
     }
 
+    /// A hand-edited widget with values the admin page would refuse, a broken rules file and a
+    /// broken teams file are each named.
+    @Test func badWidgetValuesRulesAndTeamsAreReported() async throws {
+        let (tmp, _) = try await healthyFolder(); defer { tmp.remove() }
+        try Durable.replace(path: tmp.layout.widgets + "/shop.json", bytes: bytes(#"{"id":"shop","spacing":-4}"#))
+        #expect(try DataChecker.run(layout: tmp.layout, repair: false).problems == ["config/widgets/shop.json: spacing: Use 0 to 2000 pixels."])
+        try Durable.replace(path: tmp.layout.widgets + "/shop.json", bytes: bytes(#"{"id":"shop"}"#))
+        try Durable.replace(path: tmp.layout.rulesFile, bytes: bytes(#"{"rules":[{"id":"r","actions":[]}]}"#))
+        let rules = try DataChecker.run(layout: tmp.layout, repair: false).problems
+        #expect(rules.count == 1 && rules[0].contains("rules.json") && rules[0].contains("rules[0].actions"))
+        try Durable.replace(path: tmp.layout.rulesFile, bytes: bytes(#"{"rules":[]}"#))
+        try Durable.replace(path: tmp.layout.teamsFile, bytes: bytes(#"[{"name":"x"}]"#))
+        let teams = try DataChecker.run(layout: tmp.layout, repair: false).problems
+        #expect(teams.count == 1 && teams[0].contains("teams.json"))
+    }
+
     @Test func logNotStartingWithTicketOpenedIsReported() async throws {
         let tmp = try TempFolder(); defer { tmp.remove() }
         try tmp.layout.create()

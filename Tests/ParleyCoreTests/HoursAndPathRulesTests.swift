@@ -73,7 +73,7 @@ struct HoursTests {
             try bad.validate()
         } throws: { error in
             guard case ParleyError.invalid(let f, _) = error else { return false }
-            return f["timeZone"] != nil && f["weekly.mon.0"] != nil && f["weekly.funday"] != nil && f["closed.0"] != nil
+            return f["timeZone"] != nil && f["weekly.mon[0]"] != nil && f["weekly.funday"] != nil && f["closed[0]"] != nil
         }
         #expect(throws: Never.self) { try paris.validate() }
     }

@@ -187,6 +187,41 @@ import Testing
         }
     }
 
+    /// An admin giving an agent a team (and so a widget) while its inbox is open: the stream
+    /// says `reset` (the page reloads its list) and ends, and the next one carries the new widget.
+    @Test func anAgentStreamResetsWhenItsAccessChanges() async throws {
+        let dir = tempDataDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (email, role) in [("owner@shop.test", "admin"), ("zoe@shop.test", "agent")] {
+            let add = try runParley(["agent", "add", email, "--name", "N", "--role", role,
+                                     "--password-stdin", "--data", dir], stdin: "correct horse battery\n")
+            #expect(add.code == 0, "\(add.err)")
+        }
+        let server = try ServerProcess(dataDir: dir, extraArgs: ["--heartbeat", "0.2"])
+        try await onThread {
+            let c = try server.connect()
+            func login(_ email: String) throws -> String {
+                let r = try c.request("POST", "/api/agent/login", body: #"{"email":"\#(email)","password":"correct horse battery"}"#)
+                #expect(r.status == 200)
+                return String(try #require(r.headers["set-cookie"]?.split(separator: ";").first))
+            }
+            let zoe = try login("zoe@shop.test"), owner = try login("owner@shop.test")
+            let stream = try SSEReader(port: server.port, path: "/api/agent/live", headers: ["Cookie": zoe])
+            #expect(try stream.nextEvent()?.event == "hello")
+            let teams = try c.request("PUT", "/api/admin/teams", headers: ["Cookie": owner],
+                                      body: #"{"teams":[{"id":"shop","name":"Shop","widgets":["demo"]}]}"#)
+            #expect(teams.status == 200)
+            let agents = try c.request("GET", "/api/admin/agents", headers: ["Cookie": owner])
+            let zoeID = try #require(String(decoding: agents.body, as: UTF8.self).firstMatch(of: /"email":"zoe@shop.test","id":"(a_[^"]+)"/)?.1)
+            #expect(try c.request("PATCH", "/api/admin/agents/\(zoeID)", headers: ["Cookie": owner], body: #"{"teams":["shop"]}"#).status == 200)
+            #expect(try stream.nextEvent()?.event == "reset")
+            #expect(try stream.next() == nil, "the stream is closed")
+            // Still signed in, and the demo widget is now Zoe's.
+            let me = try c.request("GET", "/api/agent/me", headers: ["Cookie": zoe])
+            #expect(me.status == 200 && String(decoding: me.body, as: UTF8.self).contains(#""id":"demo""#))
+        }
+    }
+
     @Test func idleMalformedAndOversizedConnectionsAreAnsweredOrClosed() async throws {
         let dir = tempDataDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -60,6 +60,32 @@ EXPECTED_OPERATIONS = {
     ("delete", "/api/uploads/{upload}"),
     ("get", "/api/attachments/{attachment}"),
     ("head", "/api/attachments/{attachment}"),
+    ("get", "/api/admin/widgets"),
+    ("post", "/api/admin/widgets"),
+    ("get", "/api/admin/widgets/{widget}"),
+    ("put", "/api/admin/widgets/{widget}/draft"),
+    ("delete", "/api/admin/widgets/{widget}/draft"),
+    ("post", "/api/admin/widgets/{widget}/publish"),
+    ("get", "/api/admin/widgets/{widget}/versions"),
+    ("get", "/api/admin/widgets/{widget}/versions/{version}"),
+    ("post", "/api/admin/widgets/{widget}/versions/{version}/restore"),
+    ("post", "/api/admin/widgets/{widget}/preview"),
+    ("get", "/api/admin/timezones"),
+    ("get", "/api/admin/defaults"),
+    ("get", "/api/admin/agents"),
+    ("post", "/api/admin/agents"),
+    ("patch", "/api/admin/agents/{agent}"),
+    ("post", "/api/admin/agents/{agent}/password"),
+    ("get", "/api/admin/teams"),
+    ("put", "/api/admin/teams"),
+    ("get", "/api/admin/inbox"),
+    ("put", "/api/admin/inbox"),
+    ("get", "/api/admin/rules"),
+    ("put", "/api/admin/rules"),
+    ("get", "/api/admin/audit"),
+    ("get", "/api/invite"),
+    ("post", "/api/invite"),
+    # Not `POST /api/test/clock`: it exists only with `parley serve --test-clock`.
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -460,13 +486,13 @@ def bob(inbox, document, validators) -> SignedIn:
     return sign_in(inbox, document, validators, "bob@shop.example")
 
 
-@pytest.fixture(scope="module")
-def api(inbox, document, validators):
+def api_caller(server, document, validators):
     """`api(who, method, template, want, body=None, query=None, **params)`: `who` (SignedIn, or None for
-    no session) calls the documented operation `template` (its {placeholders} filled from `params`). The
-    answer must have status `want` and match the document, required properties included; returns its JSON."""
+    no session) calls the documented operation `template` (its {placeholders} filled from `params`) on
+    `server`. The answer must have status `want` and match the document, required properties included;
+    returns its JSON."""
     def call_api(who: SignedIn | None, method: str, template: str, want: int, body=None, query=None, **params):
-        url = inbox.url(template.format(**params))
+        url = server.url(template.format(**params))
         r = (who.session if who else requests).request(method, url, json=body, params=query, timeout=TIMEOUT)
         assert r.status_code == want, f"{method} {url} answered {r.status_code}, not {want}: {r.text}"
         check(document, validators, method.lower(), template, r)
@@ -474,6 +500,12 @@ def api(inbox, document, validators):
         assert_required_present(response_schema(document, method.lower(), template, want), data, f"{method} {template} {want}")
         return data
     return call_api
+
+
+@pytest.fixture(scope="module")
+def api(inbox, document, validators):
+    """`api_caller` on the inbox's server."""
+    return api_caller(inbox, document, validators)
 
 
 def start_ticket(server, widget: str, email: str | None = "carla@example.com") -> tuple[str, str]:
@@ -637,3 +669,287 @@ def test_agents_lists_active_agents_and_who_has_the_inbox_open(api, inbox, ann, 
     assert (second["id"], second["role"], second["widgets"], second["online"]) == (bob.agent["id"], "agent", ["shop"], True)
     assert api(bob, "GET", AGENTS, 200)["agents"][0]["teams"] == []
     assert api(None, "GET", AGENTS, 401)["error"]["code"] == "not_signed_in"
+
+
+# --- the admin console: real answers of a signed-in admin ------------------------------------------
+
+WIDGETS, WIDGET, DRAFT = "/api/admin/widgets", "/api/admin/widgets/{widget}", "/api/admin/widgets/{widget}/draft"
+PUBLISH, PREVIEW = WIDGET + "/publish", WIDGET + "/preview"
+VERSIONS, VERSION, RESTORE = WIDGET + "/versions", WIDGET + "/versions/{version}", WIDGET + "/versions/{version}/restore"
+ADMIN_AGENTS, ADMIN_AGENT, PASSWORD = "/api/admin/agents", "/api/admin/agents/{agent}", "/api/admin/agents/{agent}/password"
+TEAMS, INBOX, RULES, AUDIT = "/api/admin/teams", "/api/admin/inbox", "/api/admin/rules", "/api/admin/audit"
+TIMEZONES, DEFAULTS, INVITE = "/api/admin/timezones", "/api/admin/defaults", "/api/invite"
+# One call of every admin operation (method, template, body, params), for the 401 and 403 checks.
+ADMIN_CALLS = [
+    ("GET", WIDGETS, None, {}), ("POST", WIDGETS, {"id": "x", "name": "X"}, {}), ("GET", WIDGET, None, {"widget": "shop"}),
+    ("PUT", DRAFT, {"id": "shop"}, {"widget": "shop"}), ("DELETE", DRAFT, None, {"widget": "shop"}),
+    ("POST", PUBLISH, {}, {"widget": "shop"}), ("GET", VERSIONS, None, {"widget": "shop"}),
+    ("GET", VERSION, None, {"widget": "shop", "version": 1}), ("POST", RESTORE, None, {"widget": "shop", "version": 1}),
+    ("POST", PREVIEW, {"id": "shop"}, {"widget": "shop"}), ("GET", TIMEZONES, None, {}), ("GET", DEFAULTS, None, {}),
+    ("GET", ADMIN_AGENTS, None, {}), ("POST", ADMIN_AGENTS, {"email": "x@shop.example", "name": "X"}, {}),
+    ("PATCH", ADMIN_AGENT, {"name": "X"}, {"agent": "a_x"}), ("POST", PASSWORD, {}, {"agent": "a_x"}),
+    ("GET", TEAMS, None, {}), ("PUT", TEAMS, {"teams": []}, {}), ("GET", INBOX, None, {}), ("PUT", INBOX, {}, {}),
+    ("GET", RULES, None, {}), ("PUT", RULES, {"rules": []}, {}), ("GET", AUDIT, None, {}),
+]
+
+
+@pytest.fixture(scope="module")
+def admin_site(start_server):
+    """A server of its own for the admin tests (they change widgets, agents and rules): the widget `shop`
+    written by hand (live, but not in the history), the admin Ada and the agent Abe (CLI-made)."""
+    server = start_server(widgets=[{"id": "shop", "name": "Shop help", "language": "en"}],
+                          env={"PARLEY_RATE_LIMITS": "off", "PARLEY_BCRYPT_COST": "4"})
+    for email, name, role in (("ada@shop.example", "Ada Admin", "admin"), ("abe@shop.example", "Abe Agent", "agent")):
+        added = server.cli("agent", "add", email, "--name", name, "--role", role, "--widget", "shop",
+                           "--password-stdin", stdin=AGENT_PASSWORD + "\n")
+        assert added.returncode == 0, added.stderr
+    return server
+
+
+@pytest.fixture(scope="module")
+def admin_api(admin_site, document, validators):
+    return api_caller(admin_site, document, validators)
+
+
+@pytest.fixture(scope="module")
+def ada(admin_site, document, validators) -> SignedIn:
+    return sign_in(admin_site, document, validators, "ada@shop.example")
+
+
+@pytest.fixture(scope="module")
+def abe(admin_site, document, validators) -> SignedIn:
+    return sign_in(admin_site, document, validators, "abe@shop.example")
+
+
+def raw_call(server, who: SignedIn | None, method: str, path: str, **kwargs) -> requests.Response:
+    return (who.session if who else requests).request(method, server.url(path), timeout=TIMEOUT, **kwargs)
+
+
+def test_admin_routes_need_an_admin_session(admin_api, admin_site, document, validators, abe):
+    assert {(m.lower(), t) for m, t, _, _ in ADMIN_CALLS} == {op for op in EXPECTED_OPERATIONS if op[1].startswith("/api/admin/")}
+    for method, template, body, params in ADMIN_CALLS:
+        refused = admin_api(abe, method, template, 403, body, **params)["error"]
+        assert refused["code"] == "admin_only", (method, template, refused)
+        assert admin_api(None, method, template, 401, body, **params)["error"]["code"] == "not_signed_in", (method, template)
+    # Another site's page may not call it, even with the cookie.
+    r = raw_call(admin_site, abe, "GET", WIDGETS, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "origin_not_allowed"
+    check(document, validators, "get", WIDGETS, r)
+
+
+def test_test_clock_is_not_served_without_its_flag(admin_site, ada):
+    r = raw_call(admin_site, ada, "POST", "/api/test/clock", json={"now": "2026-11-21T10:00:00Z"})
+    assert r.status_code == 404, r.text
+
+
+def test_admin_widget_lifecycle_conforms(admin_api, admin_site, document, validators, ada):
+    listed = admin_api(ada, "GET", WIDGETS, 200)["widgets"]
+    assert [(w["id"], w["version"], w["hasDraft"]) for w in listed] == [("shop", 1, False)]
+    # Written by hand: live as version 1, with no publish time yet.
+    shop = admin_api(ada, "GET", WIDGET, 200, widget="shop")
+    assert shop["published"]["name"] == "Shop help" and shop["publishedAt"] is None and shop["draft"] is None
+    assert admin_api(ada, "GET", VERSIONS, 200, widget="shop")["versions"][0]["version"] == 1
+    assert admin_api(ada, "GET", WIDGET, 404, widget="nope")["error"]["code"] == "widget_not_found"
+    assert admin_api(ada, "GET", WIDGET, 404, widget="Not_An_Id")["error"]["code"] == "widget_not_found"
+
+    # A new widget is a draft, not live.
+    created = admin_api(ada, "POST", WIDGETS, 201, {"id": "promo", "name": "Promo desk"})
+    assert (created["id"], created["version"], created["published"]) == ("promo", 0, None)
+    assert created["draft"]["name"] == "Promo desk" and created["draftBy"]["id"] == ada.agent["id"]
+    assert created["warnings"], "no allowed sites and no identity secret: warnings expected"
+    assert requests.get(admin_site.url("/api/widgets/promo/config"), timeout=TIMEOUT).status_code == 404
+    assert admin_api(ada, "POST", WIDGETS, 409, {"id": "promo", "name": "Again"})["error"]["code"] == "widget_exists"
+    bad = admin_api(ada, "POST", WIDGETS, 422, {"id": "Bad id!", "name": " "})["error"]
+    assert bad["code"] == "invalid_input" and set(bad["fields"]) == {"id", "name"}
+    admin_api(ada, "POST", WIDGETS, 400, {"id": "x"})
+    assert admin_api(ada, "DELETE", DRAFT, 409, widget="promo")["error"]["code"] == "never_published"
+
+    # A draft with most settings used; a 422 names every bad one by its path.
+    draft = created["draft"] | {
+        "spacing": 40, "alignment": "left", "color": "#1a7f37", "allowedOrigins": ["https://shop.example"],
+        "pathRules": {"mode": "blacklist", "paths": ["/checkout*"]},
+        "hours": {"timeZone": "Europe/Paris", "weekly": {"mon": ["09:00-12:30", "14:00-18:00"], "sat": []}, "closed": ["2026-12-25"]},
+        "offline": {"mode": "message", "message": "We are closed.", "contact": "call 01 23 45 67 89", "leaveMessage": True,
+                    "noAgentAsClosed": True, "awayMessage": "Nobody is here."},
+        "fields": created["draft"]["fields"] + [{"id": "topic", "type": "category", "label": "Topic", "hint": "Pick one",
+                                                 "required": True, "maxLength": 40, "options": ["Orders", "Returns"]}],
+        "options": [{"label": "Where is my order?", "welcome": "Let me check.", "team": "logistics"}, {"label": "Other"}],
+        "prompt": {"delay": 20, "title": "Need a hand?", "message": "We usually reply in minutes."},
+        "identity": "organisation", "organisation": "Promo Ltd", "language": "fr", "strings": {"fr": {"start": "Discuter"}},
+        "sound": True, "typingPreview": True, "identitySecret": "0123456789abcdef0123456789abcdef", "targetResponseSeconds": 300,
+        "maxFileSize": 1024 * 1024, "maxFiles": 3, "allowedTypes": ["image/*", "application/pdf"]}
+    saved = admin_api(ada, "PUT", DRAFT, 200, draft, widget="promo")
+    assert saved["draft"] == draft and saved["version"] == 0 and saved["warnings"] == []
+    invalid = admin_api(ada, "PUT", DRAFT, 422, draft | {
+        "spacing": -1, "color": "red", "language": "de", "maxFiles": 0, "allowedTypes": [], "allowedOrigins": ["https://shop.example/x"],
+        "hours": {"timeZone": "Mars/Olympus", "weekly": {"mon": ["18:00-09:00"]}}, "prompt": {"delay": 9999, "title": "", "message": "x"},
+        "fields": [{"id": "name", "type": "name", "label": ""}], "identitySecret": "short"}, widget="promo")["error"]
+    assert set(invalid["fields"]) == {"spacing", "color", "language", "maxFiles", "allowedTypes", "allowedOrigins[0]", "hours.timeZone",
+                                      "hours.weekly.mon[0]", "prompt.delay", "prompt.title", "fields[0].label", "identitySecret"}
+    assert set(admin_api(ada, "PUT", DRAFT, 422, draft | {"id": "other"}, widget="promo")["error"]["fields"]) == {"id"}
+    assert admin_api(ada, "PUT", DRAFT, 404, draft | {"id": "nope"}, widget="nope")["error"]["code"] == "widget_not_found"
+    admin_api(ada, "PUT", DRAFT, 400, {"name": "no id"}, widget="promo")
+    r = raw_call(admin_site, ada, "PUT", DRAFT.format(widget="promo"), data=json.dumps(draft), headers={"Content-Type": "text/plain"})
+    assert r.status_code == 415
+    check(document, validators, "put", DRAFT, r)
+    r = raw_call(admin_site, ada, "PUT", DRAFT.format(widget="promo"), json=draft | {"welcome": "x" * (70 * 1024)})
+    assert r.status_code == 413
+    check(document, validators, "put", DRAFT, r)
+
+    # The preview is the loader's config for unsaved settings, and saves nothing.
+    preview = admin_api(ada, "POST", PREVIEW, 200, draft | {"welcome": "Unsaved"}, widget="promo")
+    assert (preview["id"], preview["welcome"], preview["spacing"], preview["identify"]) == ("promo", "Unsaved", 40, True)
+    assert set(admin_api(ada, "POST", PREVIEW, 422, draft | {"spacing": 5000}, widget="promo")["error"]["fields"]) == {"spacing"}
+    assert admin_api(ada, "GET", WIDGET, 200, widget="promo")["draft"]["welcome"] == draft["welcome"]
+
+    # Publish: only from the version the draft was based on; then live, and no draft.
+    assert admin_api(ada, "POST", PUBLISH, 409, {"version": 3}, widget="promo")["error"]["code"] == "version_conflict"
+    published = admin_api(ada, "POST", PUBLISH, 200, {"version": 0}, widget="promo")
+    assert (published["version"], published["draft"], published["published"]) == (1, None, draft)
+    assert published["publishedBy"]["id"] == ada.agent["id"] and published["publishedAt"]
+    assert admin_api(ada, "POST", PUBLISH, 409, {}, widget="promo")["error"]["code"] == "no_draft"
+    live = requests.get(admin_site.url("/api/widgets/promo/config"), timeout=TIMEOUT)
+    assert live.status_code == 200 and live.json()["spacing"] == 40
+
+    # A second version, then the first one again (history is append-only).
+    admin_api(ada, "PUT", DRAFT, 200, draft | {"spacing": 60}, widget="promo")
+    assert admin_api(ada, "POST", PUBLISH, 200, {"version": 1}, widget="promo")["version"] == 2
+    versions = admin_api(ada, "GET", VERSIONS, 200, widget="promo")["versions"]
+    assert [(v["version"], v["changed"], v["restoredFrom"]) for v in versions] == [(2, ["spacing"], None), (1, [], None)]
+    one = admin_api(ada, "GET", VERSION, 200, widget="promo", version=1)
+    assert one["widget"] == draft and one["by"]["id"] == ada.agent["id"]
+    for missing in (0, 9):
+        assert admin_api(ada, "GET", VERSION, 404, widget="promo", version=missing)["error"]["code"] == "version_not_found"
+    admin_api(ada, "PUT", DRAFT, 200, draft | {"spacing": 80}, widget="promo")
+    restored = admin_api(ada, "POST", RESTORE, 200, widget="promo", version=1)
+    assert (restored["version"], restored["draft"], restored["published"]["spacing"]) == (3, None, 40)
+    assert admin_api(ada, "GET", VERSIONS, 200, widget="promo")["versions"][0]["restoredFrom"] == 1
+    assert admin_api(ada, "POST", RESTORE, 404, widget="promo", version=7)["error"]["code"] == "version_not_found"
+    assert admin_api(ada, "POST", RESTORE, 404, widget="nope", version=1)["error"]["code"] == "widget_not_found"
+
+    # Discarding a draft of a published widget.
+    admin_api(ada, "PUT", DRAFT, 200, draft | {"name": "Scrapped"}, widget="promo")
+    assert admin_api(ada, "GET", WIDGETS, 200)["widgets"][0]["hasDraft"] is True
+    discarded = admin_api(ada, "DELETE", DRAFT, 200, widget="promo")
+    assert discarded["draft"] is None and discarded["published"]["name"] == "Promo desk"
+    assert admin_api(ada, "DELETE", DRAFT, 409, widget="promo")["error"]["code"] == "no_draft"
+
+    # The editor's helpers.
+    zones = admin_api(ada, "GET", TIMEZONES, 200)["timeZones"]
+    assert "Europe/Paris" in zones and zones == sorted(zones)
+    defaults = admin_api(ada, "GET", DEFAULTS, 200)["widget"]
+    assert (defaults["id"], defaults["name"], defaults["spacing"]) == ("", "", 25) and defaults["allowedTypes"]
+
+
+def test_admin_agents_and_invites_conform(admin_api, admin_site, document, validators, ada, abe):
+    listed = {a["email"]: a for a in admin_api(ada, "GET", ADMIN_AGENTS, 200)["agents"]}
+    assert listed["ada@shop.example"]["role"] == "admin" and listed["ada@shop.example"]["passwordSet"] is True
+    assert listed["abe@shop.example"]["widgets"] == ["shop"]
+
+    # Without a password: an invite link; with one: none, and the agent can sign in at once.
+    invited = admin_api(ada, "POST", ADMIN_AGENTS, 201,
+                        {"email": "Cleo@Shop.example", "name": "Cleo", "widgets": ["shop"], "teams": ["sales"]})
+    cleo = invited["agent"]
+    assert (cleo["email"], cleo["role"], cleo["passwordSet"]) == ("cleo@shop.example", "agent", False)
+    assert "/setup?invite=" in invited["invite"]
+    direct = admin_api(ada, "POST", ADMIN_AGENTS, 201, {"email": "dora@shop.example", "name": "Dora", "password": AGENT_PASSWORD})
+    assert direct["invite"] is None and direct["agent"]["passwordSet"] is True
+    sign_in(admin_site, document, validators, "dora@shop.example")
+    assert admin_api(ada, "POST", ADMIN_AGENTS, 409, {"email": "dora@shop.example", "name": "Dora"})["error"]["code"] == "agent_exists"
+    bad = admin_api(ada, "POST", ADMIN_AGENTS, 422, {"email": "not-an-email", "name": "", "password": "short",
+                                                    "widgets": ["Bad!"], "teams": ["a team"]})["error"]
+    assert set(bad["fields"]) == {"email", "name", "password", "widgets[0]", "teams[0]"}
+    admin_api(ada, "POST", ADMIN_AGENTS, 400, {"email": "eve@shop.example", "name": "Eve", "role": "boss"})
+
+    # Changes; Ada is the only admin, so she may not stop being one.
+    changed = admin_api(ada, "PATCH", ADMIN_AGENT, 200, {"name": "Dora D", "widgets": ["*"], "teams": []}, agent=direct["agent"]["id"])
+    assert (changed["agent"]["name"], changed["agent"]["widgets"], changed["invite"]) == ("Dora D", ["*"], None)
+    for change in ({"role": "agent"}, {"disabled": True}):
+        assert admin_api(ada, "PATCH", ADMIN_AGENT, 409, change, agent=ada.agent["id"])["error"]["code"] == "last_admin"
+    assert set(admin_api(ada, "PATCH", ADMIN_AGENT, 422, {"name": " "}, agent=cleo["id"])["error"]["fields"]) == {"name"}
+    # An unknown agent id answers 404 `agent_not_found`.
+    assert admin_api(ada, "PATCH", ADMIN_AGENT, 404, {"name": "X"}, agent="a_nobody")["error"]["code"] == "agent_not_found"
+
+    # Reset links and passwords.
+    reset = admin_api(ada, "POST", PASSWORD, 200, {}, agent=cleo["id"])
+    assert reset["invite"] and reset["invite"] != invited["invite"] and reset["agent"]["passwordSet"] is False
+    assert set(admin_api(ada, "POST", PASSWORD, 422, {"password": "short"}, agent=cleo["id"])["error"]["fields"]) == {"password"}
+    assert admin_api(ada, "POST", PASSWORD, 404, {}, agent="a_nobody")["error"]["code"] == "agent_not_found"
+    admin_api(ada, "POST", PASSWORD, 400, {"password": 5}, agent=cleo["id"])
+    set_now = admin_api(ada, "POST", PASSWORD, 200, {"password": "another fine password"}, agent=direct["agent"]["id"])
+    assert set_now["invite"] is None and set_now["agent"]["passwordSet"] is True
+
+    # The invite page: the first link was replaced by the reset; the new one works once.
+    first, token = (link.split("invite=", 1)[1] for link in (invited["invite"], reset["invite"]))
+    assert admin_api(None, "GET", INVITE, 410, query={"token": first})["error"]["code"] == "invite_invalid"
+    assert admin_api(None, "GET", INVITE, 200, query={"token": token}) == {"email": "cleo@shop.example", "name": "Cleo"}
+    assert admin_api(None, "GET", INVITE, 410)["error"]["code"] == "invite_invalid"
+    assert set(admin_api(None, "POST", INVITE, 422, {"token": token, "password": "short"})["error"]["fields"]) == {"password"}
+    admin_api(None, "POST", INVITE, 400, {"token": token})
+    assert admin_api(None, "POST", INVITE, 200, {"token": token, "password": AGENT_PASSWORD}) == {"email": "cleo@shop.example"}
+    assert admin_api(None, "POST", INVITE, 410, {"token": token, "password": AGENT_PASSWORD})["error"]["code"] == "invite_invalid"
+    assert admin_api(None, "GET", INVITE, 410, query={"token": token})["error"]["code"] == "invite_invalid"
+    assert sign_in(admin_site, document, validators, "cleo@shop.example").agent["email"] == "cleo@shop.example"
+    assert {a["email"]: a for a in admin_api(ada, "GET", ADMIN_AGENTS, 200)["agents"]}["cleo@shop.example"]["passwordSet"] is True
+
+
+def test_admin_teams_inbox_and_rules_conform(admin_api, ada):
+    assert admin_api(ada, "GET", TEAMS, 200) == {"teams": []}
+    teams = admin_api(ada, "PUT", TEAMS, 200, {"teams": [{"id": "sales", "name": "Sales", "widgets": ["shop"]}, {"id": "support"}]})
+    assert teams == {"teams": [{"id": "sales", "name": "Sales", "widgets": ["shop"]}, {"id": "support", "name": "support", "widgets": []}]}
+    assert admin_api(ada, "GET", TEAMS, 200) == teams
+    bad = admin_api(ada, "PUT", TEAMS, 422, {"teams": [{"id": "sales", "name": "", "widgets": ["Bad!"]}, {"id": "SALES"}]})["error"]
+    assert set(bad["fields"]) == {"teams[0].name", "teams[0].widgets[0]", "teams[1].id"}
+    assert set(admin_api(ada, "PUT", TEAMS, 422, {"groups": []})["error"]["fields"]) == {"teams"}
+
+    settings = {"dispositions": [{"code": "sale", "label": "Sale made"}, {"code": "refund", "label": "Refund", "widgets": ["shop"]}],
+                "canned": [{"shortcut": "hello", "title": "Greeting", "text": "Hello! How can I help?"}]}
+    assert admin_api(ada, "GET", INBOX, 200) == {"dispositions": [], "canned": []}
+    assert admin_api(ada, "PUT", INBOX, 200, settings) == settings
+    assert admin_api(ada, "GET", INBOX, 200) == settings
+    bad = admin_api(ada, "PUT", INBOX, 422, {"dispositions": [{"code": "a b", "label": ""}],
+                                             "canned": [{"shortcut": "hello", "title": "T", "text": ""}]})["error"]
+    assert set(bad["fields"]) == {"dispositions[0].code", "dispositions[0].label", "canned[0].text"}
+    admin_api(ada, "PUT", INBOX, 413, {"canned": [{"shortcut": "big", "title": "Big", "text": "x" * (70 * 1024)}]})
+
+    rules = [{"id": "away", "name": "Closed reply", "enabled": True, "on": ["opened"], "match": "all",
+              "conditions": [{"type": "outsideHours"}], "actions": [{"type": "reply", "text": "We are closed, back soon."}],
+              "repeats": False},
+             {"id": "vip", "name": "VIP", "enabled": False, "on": ["opened", "message"], "match": "any",
+              "conditions": [{"type": "emailDomain", "value": "bigcorp.example"},
+                             {"type": "fieldEquals", "field": "topic", "value": "Orders"}],
+              "actions": [{"type": "priority", "value": "high"}, {"type": "tag", "value": "vip"}, {"type": "team", "value": "sales"}],
+              "repeats": True}]
+    assert admin_api(ada, "GET", RULES, 200) == {"rules": []}
+    assert admin_api(ada, "PUT", RULES, 200, {"rules": rules}) == {"rules": rules}
+    # Defaults fill what is not sent.
+    short = admin_api(ada, "PUT", RULES, 200, {"rules": [{"id": "close", "name": "Close", "actions": [{"type": "close"}]}]})["rules"][0]
+    assert (short["enabled"], short["on"], short["match"], short["conditions"], short["repeats"]) == (
+        True, ["opened", "message"], "all", [], False)
+    bad = admin_api(ada, "PUT", RULES, 422, {"rules": [
+        {"id": "b b", "name": "", "on": [], "conditions": [{"type": "priority", "value": "meh"}], "actions": []},
+        rules[0], rules[0] | {"actions": [{"type": "reply"}]}]})["error"]
+    assert set(bad["fields"]) == {"rules[0].id", "rules[0].name", "rules[0].on", "rules[0].conditions[0].value", "rules[0].actions",
+                                  "rules[2].id", "rules[2].actions[0].value"}
+    admin_api(ada, "PUT", RULES, 400, {"rules": [{"id": "x", "actions": [{"type": "explode"}]}]})
+    assert admin_api(ada, "PUT", RULES, 200, {"rules": rules})["rules"] == rules
+
+
+def test_admin_audit_conforms(admin_api, ada):
+    for team in ("audit-1", "audit-2", "audited"):  # enough entries for two pages, whatever ran before
+        admin_api(ada, "PUT", TEAMS, 200, {"teams": [{"id": team, "name": team.title()}]})
+    page = admin_api(ada, "GET", AUDIT, 200)
+    newest = page["entries"][0]
+    assert (newest["action"], newest["by"]["id"], newest["detail"]) == ("teams.update", ada.agent["id"], {"teams": "audited"})
+    # The CLI's own entries, oldest first in the file.
+    oldest = page["entries"][-1]
+    assert (oldest["n"], oldest["action"], oldest["by"], oldest["target"]) == (1, "agent.add", {"kind": "cli"}, "ada@shop.example")
+    ns = [e["n"] for e in page["entries"]]
+    assert ns == sorted(ns, reverse=True) and page["more"] is False
+    older = admin_api(ada, "GET", AUDIT, 200, query={"limit": 2, "before": ns[0]})
+    assert [e["n"] for e in older["entries"]] == ns[1:3] and older["more"] is True
+    assert admin_api(ada, "GET", AUDIT, 200, query={"before": 1}) == {"entries": [], "more": False}
+    for query in ({"limit": 0}, {"limit": 1001}, {"before": -1}, {"limit": "ten"}):
+        assert admin_api(ada, "GET", AUDIT, 400, query=query)["error"]["code"] == "invalid_query"
+    # Never a password in the log.
+    assert AGENT_PASSWORD not in json.dumps(page)
