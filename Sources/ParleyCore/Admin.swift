@@ -66,6 +66,28 @@ public struct WidgetDraft: Codable, Sendable, Equatable {
     public var at: String
     public var by: Changer
     public var widget: Widget
+    /// 1 for a new draft, +1 at each save: an editor saving or publishing over a draft it has
+    /// not seen is refused instead of overwriting someone else's edits.
+    public var revision: Int
+    public init(at: String, by: Changer, widget: Widget, revision: Int) { self.at = at; self.by = by; self.widget = widget; self.revision = revision }
+
+    enum CodingKeys: String, CodingKey { case at, by, widget, revision }
+    public init(from d: any Decoder) throws {
+        let c = try d.container(keyedBy: CodingKeys.self)
+        at = try c.decode(String.self, forKey: .at)
+        by = try c.decode(Changer.self, forKey: .by)
+        widget = try c.decode(Widget.self, forKey: .widget)
+        revision = try c.decodeIfPresent(Int.self, forKey: .revision) ?? 1
+    }
+}
+
+/// What an editor's change was based on, checked before it is applied (nil: not checked).
+public struct EditBase: Sendable {
+    /// The published version the editor loaded.
+    public var version: Int?
+    /// The draft revision it loaded (0: there was no draft).
+    public var revision: Int?
+    public init(version: Int? = nil, revision: Int? = nil) { self.version = version; self.revision = revision }
 }
 
 /// The admin's view of one widget: what is live, what is being edited.

@@ -18,6 +18,9 @@ public struct Agent: Codable, Sendable, Equatable {
     public var sessionEpoch: Int
     public var createdAt: String
 
+    /// An admin who can sign in now: enabled, with a password (an invited one has none yet).
+    public var isActiveAdmin: Bool { role == .admin && !disabled && !passwordHash.isEmpty }
+
     /// Widgets the agent's teams give it (filled in by `ConfigStore` from `teams.json`; not stored).
     public var teamWidgets: [String] = []
 
@@ -157,63 +160,83 @@ public final class ConfigStore: Sendable {
         if !problems.isEmpty { throw ParleyError.invalid(problems) }
         try writeLock.withLock { _ in
             if widgetState(id) != nil { throw ParleyError.refused(code: "widget_exists", message: "A widget with id \(id) already exists.") }
-            try writeDraftLocked(WidgetDraft(at: Timestamp.format(now), by: by, widget: w))
+            try writeDraftLocked(WidgetDraft(at: Timestamp.format(now), by: by, widget: w, revision: 1))
         }
         return widgetState(id)!
     }
 
-    /// Saves the admin's edits of a widget as its draft (validated; nothing goes live).
-    public func saveDraft(_ w: Widget, by: Changer, now: Date = Date()) throws -> WidgetState {
-        let problems = w.problems()
-        if !problems.isEmpty { throw ParleyError.invalid(problems) }
-        try writeLock.withLock { _ in
-            guard widgetState(w.id) != nil else { throw ParleyError.widgetNotFound(w.id) }
-            try writeDraftLocked(WidgetDraft(at: Timestamp.format(now), by: by, widget: w))
+    /// Refuses a change based on an older published version or draft than the current ones.
+    private func check(_ base: EditBase, against st: WidgetState) throws {
+        if let v = base.version, v != st.version {
+            throw ParleyError.refused(code: "version_conflict",
+                                      message: "Version \(st.version) was published since you started editing (you had version \(v)). Reload to see it.")
         }
-        return widgetState(w.id)!
+        if let r = base.revision, r != (st.draft?.revision ?? 0) {
+            let who = st.draft?.by.name ?? st.draft?.by.email ?? "someone"
+            throw ParleyError.refused(code: "draft_conflict",
+                                      message: st.draft == nil ? "The draft was published or discarded since you loaded it. Reload to see the live settings."
+                                                               : "\(who) saved this draft since you loaded it. Reload to see their changes.")
+        }
     }
 
-    public func discardDraft(_ id: String) throws -> WidgetState {
+    /// Saves the admin's edits of a widget as its draft (validated; nothing goes live). Returns
+    /// the new state and what the draft was before (for the audit).
+    public func saveDraft(_ w: Widget, by: Changer, base: EditBase = EditBase(), now: Date = Date()) throws -> (WidgetState, Widget?) {
+        let problems = w.problems()
+        if !problems.isEmpty { throw ParleyError.invalid(problems) }
+        return try writeLock.withLock { _ in
+            guard let st = widgetState(w.id) else { throw ParleyError.widgetNotFound(w.id) }
+            try check(base, against: st)
+            try writeDraftLocked(WidgetDraft(at: Timestamp.format(now), by: by, widget: w, revision: (st.draft?.revision ?? 0) + 1))
+            return (widgetState(w.id)!, st.draft?.widget ?? st.published)
+        }
+    }
+
+    public func discardDraft(_ id: String, base: EditBase = EditBase()) throws -> WidgetState {
         try writeLock.withLock { _ in
             guard let st = widgetState(id) else { throw ParleyError.widgetNotFound(id) }
+            try check(base, against: st)
             guard st.draft != nil else { throw ParleyError.refused(code: "no_draft", message: "This widget has no draft.") }
             if st.published == nil {
                 throw ParleyError.refused(code: "never_published", message: "This widget was never published: its draft is all there is.")
             }
             try removeDraftLocked(id)
+            return widgetState(id)!
         }
-        return widgetState(id)!
     }
 
-    /// Publishes the draft as the next version. `expected`: the version the draft was based on;
-    /// if someone published since, the call is refused rather than overwriting their version.
-    public func publish(_ id: String, by: Changer, expected: Int? = nil, now: Date = Date()) throws -> WidgetState {
+    /// Publishes the draft as the next version. `base`: the version and draft revision the
+    /// editor had; if someone published or saved since, the call is refused rather than putting
+    /// live what the editor has not seen.
+    public func publish(_ id: String, by: Changer, base: EditBase = EditBase(), now: Date = Date()) throws -> (WidgetState, WidgetVersion) {
         try writeLock.withLock { _ in
             guard let st = widgetState(id) else { throw ParleyError.widgetNotFound(id) }
             guard let draft = st.draft else { throw ParleyError.refused(code: "no_draft", message: "There is no draft to publish.") }
-            if let expected, expected != st.version {
-                throw ParleyError.refused(code: "version_conflict",
-                                          message: "Version \(st.version) was published since you started editing (you had version \(expected)). Reload to see it.")
-            }
+            try check(base, against: st)
             let problems = draft.widget.problems()
             if !problems.isEmpty { throw ParleyError.invalid(problems) }
-            _ = try publishLocked(draft.widget, by: by, restoredFrom: nil, now: now)
+            let v = try publishLocked(draft.widget, by: by, restoredFrom: nil, now: now)
             try removeDraftLocked(id)
+            return (widgetState(id)!, v)
         }
-        return widgetState(id)!
     }
 
     /// Publishes an earlier version's settings again, as a new version; any draft is discarded.
-    public func restore(_ id: String, version: Int, by: Changer, now: Date = Date()) throws -> WidgetState {
+    /// An old version that would not pass today's checks (written by hand) is refused.
+    public func restore(_ id: String, version: Int, by: Changer, now: Date = Date()) throws -> (WidgetState, WidgetVersion) {
         try writeLock.withLock { _ in
             guard widgetState(id) != nil else { throw ParleyError.widgetNotFound(id) }
             guard let old = versions(id).first(where: { $0.version == version }) else {
-                throw ParleyError.invalid(["version": "Widget \(id) has no version \(version)."])
+                throw ParleyError.refused(code: "version_not_found", message: "Widget \(id) has no version \(version).")
             }
-            _ = try publishLocked(old.widget, by: by, restoredFrom: version, now: now)
+            let problems = old.widget.problems()
+            if !problems.isEmpty {
+                throw ParleyError.invalid(problems, message: "Version \(version) has settings that are no longer accepted; edit the draft instead.")
+            }
+            let v = try publishLocked(old.widget, by: by, restoredFrom: version, now: now)
             if state.withLock({ $0.drafts[id] != nil }) { try removeDraftLocked(id) }
+            return (widgetState(id)!, v)
         }
-        return widgetState(id)!
     }
 
     /// Every published version, oldest first. The live file is the truth: live settings the
@@ -432,7 +455,7 @@ public final class ConfigStore: Sendable {
         let e = email.lowercased()
         return agents.first { $0.email == e }
     }
-    public var hasAdmin: Bool { agents.contains { $0.role == .admin && !$0.disabled } }
+    public var hasAdmin: Bool { agents.contains(where: \.isActiveAdmin) }
 
     /// Adds an agent; the email must be new and valid, the password long enough. Without a
     /// password the agent cannot sign in until it sets one through an invite link.
@@ -491,14 +514,14 @@ public final class ConfigStore: Sendable {
         return try mutateAgents { list in
             guard let i = list.firstIndex(where: { $0.id == id }) else { throw ParleyError.refused(code: "agent_not_found", message: "No agent with id \(id).") }
             var a = list[i]
-            let wasAdmin = a.role == .admin && !a.disabled
+            let wasAdmin = a.isActiveAdmin
             if let name { a.name = name }
             if let r = change.role { a.role = r }
             if let w = change.widgets { a.widgets = w }
             if let t = change.teams { a.teams = t }
             if let d = change.disabled { a.disabled = d }
-            if wasAdmin && (a.role != .admin || a.disabled) {
-                if !list.contains(where: { $0.id != id && $0.role == .admin && !$0.disabled }) {
+            if wasAdmin && !a.isActiveAdmin {
+                if !list.contains(where: { $0.id != id && $0.isActiveAdmin }) {
                     throw ParleyError.refused(code: "last_admin", message: "\(a.email) is the last admin: make another agent admin first.")
                 }
             }
@@ -517,6 +540,9 @@ public final class ConfigStore: Sendable {
             guard let i = list.firstIndex(where: { $0.id == id }) else { throw ParleyError.refused(code: "agent_not_found", message: "No agent with id \(id).") }
             if password == nil && list[i].disabled {
                 throw ParleyError.refused(code: "agent_disabled", message: "\(list[i].email) is disabled: enable the account before sending a reset link.")
+            }
+            if password == nil && list[i].isActiveAdmin && !list.contains(where: { $0.id != id && $0.isActiveAdmin }) {
+                throw ParleyError.refused(code: "last_admin", message: "\(list[i].email) is the last admin: a reset link would leave nobody able to sign in. Set a new password instead.")
             }
             list[i].passwordHash = hash
             list[i].sessionEpoch += 1
@@ -551,7 +577,7 @@ public final class ConfigStore: Sendable {
         let e = email.lowercased()
         try mutateAgents { list in
             guard let i = list.firstIndex(where: { $0.email == e }) else { throw ParleyError.invalid(["email": "No agent with email \(e)."]) }
-            if list[i].role == .admin && list.filter({ $0.role == .admin && !$0.disabled }).count == 1 && !list[i].disabled {
+            if list[i].isActiveAdmin && !list.contains(where: { $0.id != list[i].id && $0.isActiveAdmin }) {
                 throw ParleyError.conflict("\(e) is the last admin and cannot be disabled.")
             }
             list[i].disabled = true

@@ -27,8 +27,12 @@ extension Widget {
         if alignment != "left" && alignment != "right" { out["alignment"] = "Use left or right." }
         if !(0...Self.maxSpacing).contains(spacing) { out["spacing"] = "Use 0 to \(Self.maxSpacing) pixels." }
         if allowedOrigins.count > 50 { out["allowedOrigins"] = "At most 50 sites." }
-        for (i, o) in allowedOrigins.enumerated() where !Self.isOrigin(o) {
-            out["allowedOrigins[\(i)]"] = "Use a site address like https://shop.example (no path)."
+        for (i, o) in allowedOrigins.enumerated() {
+            if Self.hasDefaultPort(o) {
+                out["allowedOrigins[\(i)]"] = "Leave out the default port (:443 for https, :80 for http): browsers never send it."
+            } else if !Self.isOrigin(o) {
+                out["allowedOrigins[\(i)]"] = "Use a site address like https://shop.example (no path)."
+            }
         }
         if case .invalid(let f, _)? = Self.failure(pathRules.validate) { for (k, v) in f { out["pathRules.\(k)"] = v } }
         if let hours, case .invalid(let f, _)? = Self.failure(hours.validate) { for (k, v) in f { out["hours.\(k)"] = v } }
@@ -111,6 +115,12 @@ extension Widget {
               url.path.isEmpty, url.query == nil, url.fragment == nil, url.user == nil else { return false }
         let port = url.port.map { ":\($0)" } ?? ""
         return s.lowercased() == "\(scheme)://\(host.lowercased())\(port)"
+    }
+
+    /// `https://shop.example:443`: what a browser's `Origin` never looks like.
+    static func hasDefaultPort(_ s: String) -> Bool {
+        guard let url = URL(string: s), let port = url.port, let scheme = url.scheme?.lowercased() else { return false }
+        return (scheme == "https" && port == 443) || (scheme == "http" && port == 80)
     }
 
     static func isTypePattern(_ s: String) -> Bool {

@@ -60,9 +60,20 @@ struct AdminController {
         JSONResponse.make(status, bytes: try encode(value))
     }
 
-    func record(_ by: Agent, _ action: String, _ target: String?, _ detail: [String: String]? = nil) async throws {
+    /// Appends the audit line of a change already made. The change is durable by now: if the
+    /// audit write fails, the admin still gets the change's answer and the server log says so.
+    func record(_ by: Agent, _ action: String, _ target: String?, _ detail: [String: String]? = nil) async {
         let audit = services.audit
-        try await blocking { try audit.record(Changer(by), action, target: target, detail: detail) }
+        do { try await blocking { try audit.record(Changer(by), action, target: target, detail: detail) } } catch {
+            services.logger.error("could not write the audit log", metadata: ["action": "\(action)", "error": "\(error)"])
+        }
+    }
+
+    /// `?version=N&revision=R`: what the editor's change is based on.
+    func editBase(_ request: Request) throws -> EditBase {
+        let q = request.uri.queryParameters
+        return EditBase(version: q.get("version") == nil ? nil : try request.intQuery("version", default: 0, range: 0...Int.max),
+                        revision: q.get("revision") == nil ? nil : try request.intQuery("revision", default: 0, range: 0...Int.max))
     }
 
     func widgetID(_ context: ParleyContext) throws -> String {
@@ -82,11 +93,13 @@ struct AdminController {
         var draft: Widget?
         var draftAt: String?
         var draftBy: Changer?
+        var draftRevision: Int
         var warnings: [String]
 
         init(_ id: String, _ st: WidgetState) {
             self.id = id; version = st.version; published = st.published; publishedAt = st.publishedAt
             publishedBy = st.publishedBy; draft = st.draft?.widget; draftAt = st.draft?.at; draftBy = st.draft?.by
+            draftRevision = st.draft?.revision ?? 0
             warnings = (st.draft?.widget ?? st.published)?.warnings ?? []
         }
 
@@ -95,9 +108,10 @@ struct AdminController {
             try c.encode(id, forKey: .id); try c.encode(version, forKey: .version)
             try c.encode(published, forKey: .published); try c.encode(publishedAt, forKey: .publishedAt)
             try c.encode(publishedBy, forKey: .publishedBy); try c.encode(draft, forKey: .draft)
-            try c.encode(draftAt, forKey: .draftAt); try c.encode(draftBy, forKey: .draftBy); try c.encode(warnings, forKey: .warnings)
+            try c.encode(draftAt, forKey: .draftAt); try c.encode(draftBy, forKey: .draftBy)
+            try c.encode(draftRevision, forKey: .draftRevision); try c.encode(warnings, forKey: .warnings)
         }
-        enum CodingKeys: String, CodingKey { case id, version, published, publishedAt, publishedBy, draft, draftAt, draftBy, warnings }
+        enum CodingKeys: String, CodingKey { case id, version, published, publishedAt, publishedBy, draft, draftAt, draftBy, draftRevision, warnings }
     }
 
     func state(_ id: String) throws -> WidgetState {
@@ -134,7 +148,7 @@ struct AdminController {
         let body = try await request.decodeJSON(CreateBody.self, context: context)
         let config = services.config
         let st = try await blocking { try config.createWidget(id: body.id, name: body.name, by: Changer(me)) }
-        try await record(me, "widget.create", body.id, ["name": body.name])
+        await record(me, "widget.create", body.id, ["name": body.name])
         return try Self.json(WidgetAnswer(body.id, st), .created)
     }
 
@@ -149,11 +163,11 @@ struct AdminController {
         let id = try widgetID(context)
         let w = try await request.decodeJSON(Widget.self, context: context)
         guard w.id == id else { throw ParleyError.invalid(["id": "The id cannot change (it is in the shop's embed code)."]) }
-        let before = try state(id)
+        let base = try editBase(request)
         let config = services.config
-        let st = try await blocking { try config.saveDraft(w, by: Changer(me)) }
-        let changed = Widget.changedKeys(from: before.draft?.widget ?? before.published, to: w)
-        try await record(me, "widget.draft", id, ["changed": changed.joined(separator: ", ")])
+        let (st, before) = try await blocking { try config.saveDraft(w, by: Changer(me), base: base) }
+        let changed = Widget.changedKeys(from: before, to: w)
+        await record(me, "widget.draft", id, ["changed": changed.joined(separator: ", ")])
         return try Self.json(WidgetAnswer(id, st))
     }
 
@@ -161,21 +175,21 @@ struct AdminController {
         let me = try admin(request)
         let id = try widgetID(context)
         let config = services.config
-        let st = try await blocking { try config.discardDraft(id) }
-        try await record(me, "widget.discard", id)
+        let base = try editBase(request)
+        let st = try await blocking { try config.discardDraft(id, base: base) }
+        await record(me, "widget.discard", id)
         return try Self.json(WidgetAnswer(id, st))
     }
 
-    struct PublishBody: Decodable { var version: Int? }
+    struct PublishBody: Decodable { var version: Int?; var revision: Int? }
 
     @Sendable func publish(_ request: Request, context: ParleyContext) async throws -> Response {
         let me = try admin(request)
         let id = try widgetID(context)
         let body = try await request.decodeJSON(PublishBody.self, context: context, emptyAs: "{}")
         let config = services.config
-        let st = try await blocking { try config.publish(id, by: Changer(me), expected: body.version) }
-        let changed = config.versions(id).last?.changed ?? []
-        try await record(me, "widget.publish", id, ["version": "\(st.version)", "changed": changed.joined(separator: ", ")])
+        let (st, v) = try await blocking { try config.publish(id, by: Changer(me), base: EditBase(version: body.version, revision: body.revision)) }
+        await record(me, "widget.publish", id, ["version": "\(v.version)", "changed": v.changed.joined(separator: ", ")])
         return try Self.json(WidgetAnswer(id, st))
     }
 
@@ -193,7 +207,8 @@ struct AdminController {
         _ = try admin(request)
         let id = try widgetID(context)
         _ = try state(id)
-        let list = services.config.versions(id).reversed().map {
+        let config = services.config
+        let list = try await blocking { config.versions(id) }.reversed().map {
             VersionSummary(version: $0.version, at: $0.at, by: $0.by, restoredFrom: $0.restoredFrom, changed: $0.changed)
         }
         return try Self.json(["versions": list])
@@ -211,7 +226,8 @@ struct AdminController {
         let id = try widgetID(context)
         let n = try versionNumber(context)
         _ = try state(id)
-        guard let v = services.config.versions(id).first(where: { $0.version == n }) else {
+        let config = services.config
+        guard let v = try await blocking({ config.versions(id) }).first(where: { $0.version == n }) else {
             throw APIError(.notFound, "version_not_found", "Widget \(id) has no version \(n).")
         }
         var out = JSONText()
@@ -230,12 +246,12 @@ struct AdminController {
         let id = try widgetID(context)
         let n = try versionNumber(context)
         _ = try state(id)
-        guard services.config.versions(id).contains(where: { $0.version == n }) else {
-            throw APIError(.notFound, "version_not_found", "Widget \(id) has no version \(n).")
-        }
         let config = services.config
-        let st = try await blocking { try config.restore(id, version: n, by: Changer(me)) }
-        try await record(me, "widget.restore", id, ["version": "\(st.version)", "restoredFrom": "\(n)"])
+        let st: WidgetState, v: WidgetVersion
+        do { (st, v) = try await blocking { try config.restore(id, version: n, by: Changer(me)) } } catch ParleyError.refused("version_not_found", let m) {
+            throw APIError(.notFound, "version_not_found", m)
+        }
+        await record(me, "widget.restore", id, ["version": "\(v.version)", "restoredFrom": "\(n)"])
         return try Self.json(WidgetAnswer(id, st))
     }
 
@@ -317,7 +333,7 @@ struct AdminController {
             try config.addAgent(email: body.email, name: body.name, role: role, password: body.password?.nilIfEmpty,
                                 widgets: body.widgets ?? [], teams: body.teams ?? [])
         }
-        try await record(me, "agent.add", a.email, ["role": a.role.rawValue, "invite": body.password?.nilIfEmpty == nil ? "yes" : "no"])
+        await record(me, "agent.add", a.email, ["role": a.role.rawValue, "invite": body.password?.nilIfEmpty == nil ? "yes" : "no"])
         let invite = a.passwordHash.isEmpty ? inviteLink(a, request) : nil
         return try Self.json(AgentAnswer(agent: AgentView(a), invite: invite), .created)
     }
@@ -339,7 +355,7 @@ struct AdminController {
         if let w = body.widgets { detail["widgets"] = w.joined(separator: ", ") }
         if let t = body.teams { detail["teams"] = t.joined(separator: ", ") }
         if body.name != nil { detail["name"] = a.name }
-        try await record(me, "agent.update", a.email, detail)
+        await record(me, "agent.update", a.email, detail)
         return try Self.json(AgentAnswer(agent: AgentView(a), invite: nil))
     }
 
@@ -352,7 +368,7 @@ struct AdminController {
         let config = services.config
         let pw = body.password?.nilIfEmpty
         let a = try await blocking { try config.resetPassword(id: id, password: pw) }
-        try await record(me, pw == nil ? "agent.invite" : "agent.password", a.email)
+        await record(me, pw == nil ? "agent.invite" : "agent.password", a.email)
         return try Self.json(AgentAnswer(agent: AgentView(a), invite: pw == nil ? inviteLink(a, request) : nil))
     }
 
@@ -376,11 +392,16 @@ struct AdminController {
         try Passwords.validate(body.password)
         let services = self.services
         // Checked and spent under the agents' write lock: one link sets one password.
-        let a: Agent = try await blocking {
-            guard let a = InviteToken.verify(body.token, secret: services.secret, config: services.config) else { throw Self.inviteGone }
-            return try services.config.redeemInvite(id: a.id, epoch: a.sessionEpoch, password: body.password)
+        let a: Agent
+        do {
+            a = try await blocking {
+                guard let a = InviteToken.verify(body.token, secret: services.secret, config: services.config) else { throw Self.inviteGone }
+                return try services.config.redeemInvite(id: a.id, epoch: a.sessionEpoch, password: body.password)
+            }
+        } catch ParleyError.refused("invite_invalid", _) {
+            throw Self.inviteGone  // lost a race with another use of the same link
         }
-        try await blocking { try services.audit.record(Changer(a), "agent.password.set", target: a.email) }
+        await record(a, "agent.password.set", a.email)
         return JSONResponse.make { w in w.beginObject(); w.key("email"); w.string(a.email); w.endObject() }
     }
 
@@ -397,7 +418,7 @@ struct AdminController {
         guard let list = body["teams"] else { throw ParleyError.invalid(["teams": "Send {\"teams\": […]}."]) }
         let config = services.config
         try await blocking { try config.saveTeams(list) }
-        try await record(me, "teams.update", nil, ["teams": list.map(\.id).joined(separator: ", ")])
+        await record(me, "teams.update", nil, ["teams": list.map(\.id).joined(separator: ", ")])
         return try Self.json(["teams": config.teams])
     }
 
@@ -411,7 +432,7 @@ struct AdminController {
         let settings = try await request.decodeJSON(InboxSettings.self, context: context)
         let config = services.config
         try await blocking { try config.saveInbox(settings) }
-        try await record(me, "inbox.update", nil, ["dispositions": "\(settings.dispositions.count)", "canned": "\(settings.canned.count)"])
+        await record(me, "inbox.update", nil, ["dispositions": "\(settings.dispositions.count)", "canned": "\(settings.canned.count)"])
         return try Self.json(config.inbox)
     }
 
@@ -426,7 +447,7 @@ struct AdminController {
         guard let list = body["rules"] else { throw ParleyError.invalid(["rules": "Send {\"rules\": […]}."]) }
         let config = services.config
         try await blocking { try config.saveRules(list) }
-        try await record(me, "rules.update", nil, ["rules": list.map(\.id).joined(separator: ", ")])
+        await record(me, "rules.update", nil, ["rules": list.map(\.id).joined(separator: ", ")])
         return try Self.json(["rules": config.rules])
     }
 
@@ -451,6 +472,10 @@ struct AdminController {
     struct ClockBody: Decodable { var now: String? }
 
     @Sendable func setClock(_ request: Request, context: ParleyContext) async throws -> Response {
+        // Tests only, and only from this machine (or an in-process test client, which has no address).
+        guard ["127.0.0.1", "::1", "::ffff:127.0.0.1", "unknown"].contains(context.clientIP) else {
+            throw APIError(.forbidden, "loopback_only", "The test clock is set from the server's own machine only.")
+        }
         let body = try await request.decodeJSON(ClockBody.self, context: context)
         var date: Date?
         if let s = body.now {

@@ -94,7 +94,7 @@ struct AdminConfigTests {
         w.alignment = "left"; w.spacing = 80; w.pathRules = PathRules(mode: .blacklist, paths: ["/checkout*"])
         _ = try config.saveDraft(w, by: Self.admin)
         #expect(config.widget("corner") == nil)
-        let live = try config.publish("corner", by: Self.admin, expected: 0)
+        let (live, _) = try config.publish("corner", by: Self.admin, base: EditBase(version: 0))
         #expect(live.version == 1 && live.draft == nil && live.published == w)
         #expect(config.widget("corner") == w)
         #expect(live.publishedBy == Self.admin)
@@ -123,13 +123,13 @@ struct AdminConfigTests {
         var w = Widget.demo
         w.color = "#ff0000"
         _ = try config.saveDraft(w, by: Self.admin)
-        _ = try config.publish("demo", by: Self.admin, expected: 1)
+        _ = try config.publish("demo", by: Self.admin, base: EditBase(version: 1))
         w.alignment = "left"
         _ = try config.saveDraft(w, by: Self.admin)
         // Someone else's draft was based on version 1: refused, nothing changes.
-        #expect(refusal { _ = try config.publish("demo", by: Self.admin, expected: 1) }
+        #expect(refusal { _ = try config.publish("demo", by: Self.admin, base: EditBase(version: 1)) }
                 == .refused(code: "version_conflict", message: "Version 2 was published since you started editing (you had version 1). Reload to see it."))
-        _ = try config.publish("demo", by: Self.admin, expected: 2)
+        _ = try config.publish("demo", by: Self.admin, base: EditBase(version: 2))
         #expect(config.widget("demo")?.alignment == "left")
 
         let versions = config.versions("demo")
@@ -140,18 +140,64 @@ struct AdminConfigTests {
         // A pending draft is dropped by a restore.
         w.welcome = "Draft only"
         _ = try config.saveDraft(w, by: Self.admin)
-        let st = try config.restore("demo", version: 1, by: Self.admin)
+        let (st, _) = try config.restore("demo", version: 1, by: Self.admin)
         #expect(st.version == 4 && st.draft == nil)
         #expect(config.widget("demo") == Widget.demo)
         #expect(config.versions("demo").last?.restoredFrom == 1)
         #expect(config.versions("demo").last?.changed == ["alignment", "color"])
-        #expect(invalidFields(refusal { _ = try config.restore("demo", version: 9, by: Self.admin) })?["version"] != nil)
+        #expect(refusal { _ = try config.restore("demo", version: 9, by: Self.admin) } == .refused(code: "version_not_found", message: "Widget demo has no version 9."))
 
         // Everything survives a restart: live settings, versions, no draft.
         let again = try ConfigStore(layout: tmp.layout)
         #expect(again.widget("demo") == Widget.demo)
         #expect(again.widgetState("demo")?.version == 4)
         #expect(again.versions("demo").count == 4)
+    }
+
+    /// Two admins on one draft: a save or publish based on a draft revision that is not the
+    /// current one is refused, never overwriting or publishing edits its author has not seen.
+    @Test func aDraftSomeoneElseSavedIsNotOverwrittenNorPublished() throws {
+        let tmp = try TempFolder(); defer { tmp.remove() }
+        let config = try ConfigStore(layout: tmp.layout)
+        try config.ensureDemoWidget()
+        let bob = Changer(id: "a_2", name: "Bob")
+        var a = Widget.demo; a.welcome = "Ann's"
+        var b = Widget.demo; b.welcome = "Bob's"
+        #expect(try config.saveDraft(a, by: Self.admin, base: EditBase(version: 1, revision: 0)).0.draft?.revision == 1)
+        // Bob loaded the page before Ann's first save (no draft then).
+        #expect(refusal { _ = try config.saveDraft(b, by: bob, base: EditBase(version: 1, revision: 0)) }
+                == .refused(code: "draft_conflict", message: "Ann saved this draft since you loaded it. Reload to see their changes."))
+        _ = try config.saveDraft(b, by: bob, base: EditBase(version: 1, revision: 1))
+        // Ann, still on revision 1, cannot publish Bob's text unseen, nor discard it.
+        #expect(refusal { _ = try config.publish("demo", by: Self.admin, base: EditBase(version: 1, revision: 1)) }?.description.contains("Bob saved") == true)
+        #expect(refusal { _ = try config.discardDraft("demo", base: EditBase(revision: 1)) } != nil)
+        #expect(config.widget("demo")?.welcome == Widget.demo.welcome)
+        _ = try config.publish("demo", by: Self.admin, base: EditBase(version: 1, revision: 2))
+        #expect(config.widget("demo")?.welcome == "Bob's")
+        // After the publish the draft is gone: an editor still on revision 2 is told so.
+        #expect(refusal { _ = try config.saveDraft(a, by: Self.admin, base: EditBase(revision: 2)) }?.description.contains("published or discarded") == true)
+    }
+
+    /// An old version that no longer passes the checks (written by hand) is not put live again.
+    @Test func restoringAVersionThatFailsTodaysChecksIsRefused() throws {
+        let tmp = try TempFolder(); defer { tmp.remove() }
+        let config = try ConfigStore(layout: tmp.layout)
+        var hand = Widget(id: "shop", name: "Shop")
+        hand.spacing = 99_999
+        try config.saveWidget(hand)
+        var fixed = hand
+        fixed.spacing = 30
+        _ = try config.saveDraft(fixed, by: Self.admin)
+        _ = try config.publish("shop", by: Self.admin)
+        #expect(invalidFields(refusal { _ = try config.restore("shop", version: 1, by: Self.admin) }) == ["spacing": "Use 0 to 2000 pixels."])
+        #expect(config.widget("shop")?.spacing == 30)
+    }
+
+    @Test func aDefaultPortInAnAllowedSiteIsRefused() {
+        var w = Widget(id: "shop", name: "Shop")
+        w.allowedOrigins = ["https://shop.example:443", "http://shop.example:80", "https://shop.example:8443"]
+        #expect(Set(w.problems().keys) == ["allowedOrigins[0]", "allowedOrigins[1]"])
+        #expect(w.problems()["allowedOrigins[0]"]?.contains(":443") == true)
     }
 
     /// The live file is the truth: settings the history lacks (edited by hand, or a publish cut
@@ -171,7 +217,7 @@ struct AdminConfigTests {
         var w = hand
         w.color = "#000000"
         _ = try again.saveDraft(w, by: Self.admin)
-        _ = try again.publish("demo", by: Self.admin, expected: 2)
+        _ = try again.publish("demo", by: Self.admin, base: EditBase(version: 2))
         let recorded = JSONLines.read(WidgetVersion.self, path: "\(tmp.layout.history)/demo.jsonl").map(\.1)
         #expect(recorded.map(\.version) == [1, 2, 3])
         #expect(recorded.map(\.widget.spacing) == [25, 55, 55])
@@ -192,7 +238,7 @@ struct AdminConfigTests {
         var w = hand
         w.color = "#654321"
         _ = try config.saveDraft(w, by: Self.admin)
-        _ = try config.publish("shop", by: Self.admin, expected: 1)
+        _ = try config.publish("shop", by: Self.admin, base: EditBase(version: 1))
         #expect(config.versions("shop").map(\.widget.color) == ["#123456", "#654321"])
         _ = try config.restore("shop", version: 1, by: Self.admin)
         #expect(config.widget("shop")?.color == "#123456")
@@ -239,6 +285,12 @@ struct AdminConfigTests {
         #expect(refusal { _ = try config.changeAgent(id: ann.id, .init(role: .agent)) }?.description.contains("last admin") == true)
         #expect(refusal { _ = try config.changeAgent(id: ann.id, .init(disabled: true)) }?.description.contains("last admin") == true)
         #expect(config.agent(id: ann.id)?.role == .admin)
+        // An invited admin (no password yet) does not count: it may never sign in.
+        let invited = try config.addAgent(email: "ivy@shop.test", name: "Ivy", role: .admin, password: nil, widgets: [])
+        #expect(refusal { _ = try config.changeAgent(id: ann.id, .init(role: .agent)) }?.description.contains("last admin") == true)
+        #expect(refusal { _ = try config.resetPassword(id: ann.id, password: nil) }?.description.contains("last admin") == true)
+        #expect(config.hasAdmin)
+        _ = try config.changeAgent(id: invited.id, .init(disabled: true))
         let promoted = try config.changeAgent(id: bob.id, .init(name: " Bobby ", role: .admin, widgets: ["demo"], teams: ["sales"]))
         #expect(promoted.name == "Bobby" && promoted.role == .admin && promoted.teams == ["sales"])
         let demoted = try config.changeAgent(id: ann.id, .init(role: .agent))

@@ -83,6 +83,12 @@ import Testing
             // Version 2 goes back to the right; then restore version 1.
             draft["alignment"] = "right"
             _ = try await send(client, .put, "/api/admin/widgets/corner/draft", String(decoding: try JSONSerialization.data(withJSONObject: draft), as: UTF8.self), boss)
+            // Another admin's editor, still on the first draft revision, may neither save nor publish over it.
+            let rev = try #require(try object(try await client.get("/api/admin/widgets/corner", headers: boss)).int("draftRevision"))
+            let overwrite = try await send(client, .put, "/api/admin/widgets/corner/draft?version=1&revision=\(rev - 1)", body, boss)
+            #expect(overwrite.status == .conflict && errorCode(overwrite) == "draft_conflict")
+            let unseen = try await client.post("/api/admin/widgets/corner/publish", #"{"version":1,"revision":\#(rev - 1)}"#, headers: boss)
+            #expect(unseen.status == .conflict && errorCode(unseen) == "draft_conflict")
             let stale = try await client.post("/api/admin/widgets/corner/publish", #"{"version":0}"#, headers: boss)
             #expect(stale.status == .conflict && errorCode(stale) == "version_conflict")
             #expect(try object(try await client.post("/api/admin/widgets/corner/publish", #"{"version":1}"#, headers: boss)).int("version") == 2)
