@@ -1,4 +1,6 @@
-/* Parley: create the first admin (GET /setup?token=…). No build step; texts in T below. */
+/* Parley: create the first admin (GET /setup?token=…), or, in invite mode (GET /setup?invite=TOKEN), let an invited
+   agent (or one whose password an admin reset) choose their password: GET /api/invite?token= says who, POST /api/invite
+   sets it. No build step; texts in T below. */
 (function () {
 'use strict';
 
@@ -29,7 +31,18 @@ var T = {
     signIn: 'Go to the sign-in page',
     rateLimited: 'Too many attempts. Try again in {s} seconds.',
     network: 'The server could not be reached. Check your connection and try again.',
-    server: 'The server could not create the admin: {m}'
+    server: 'The server could not create the admin: {m}',
+    // invite mode
+    invitePageTitle: 'Parley · Choose your password',
+    inviteTitle: 'Choose your password',
+    inviteLead: 'Welcome, {name}. Choose the password you will sign in with as {email}.',
+    inviteChecking: 'Checking the invite link…',
+    inviteSubmit: 'Set my password',
+    inviteSubmitting: 'Saving…',
+    inviteInvalid: 'This link was used, replaced or has expired. Ask your admin for a new one.',
+    inviteDone: 'Password set — sign in with {email} and your new password.',
+    inviteServer: 'The server could not set the password: {m}',
+    passwordRules: '10 to 72 characters (an accented letter counts as 2).'
   },
   fr: {
     pageTitle: 'Parley · Créer le premier administrateur',
@@ -57,10 +70,21 @@ var T = {
     signIn: 'Aller à la page de connexion',
     rateLimited: 'Trop de tentatives. Réessayez dans {s} secondes.',
     network: 'Impossible de joindre le serveur. Vérifiez votre connexion et réessayez.',
-    server: 'Le serveur n’a pas pu créer l’administrateur : {m}'
+    server: 'Le serveur n’a pas pu créer l’administrateur : {m}',
+    invitePageTitle: 'Parley · Choisissez votre mot de passe',
+    inviteTitle: 'Choisissez votre mot de passe',
+    inviteLead: 'Bienvenue, {name}. Choisissez le mot de passe avec lequel vous vous connecterez en tant que {email}.',
+    inviteChecking: 'Vérification du lien d’invitation…',
+    inviteSubmit: 'Définir mon mot de passe',
+    inviteSubmitting: 'Enregistrement…',
+    inviteInvalid: 'Ce lien a déjà servi, a été remplacé ou a expiré. Demandez-en un nouveau à votre administrateur.',
+    inviteDone: 'Mot de passe défini — connectez-vous avec {email} et votre nouveau mot de passe.',
+    inviteServer: 'Le serveur n’a pas pu définir le mot de passe : {m}',
+    passwordRules: 'De 10 à 72 caractères (une lettre accentuée compte pour 2).'
   }
 };
-var lang = /^fr\b/i.test(navigator.language || '') ? 'fr' : 'en';
+var forced = new URLSearchParams(location.search).get('lang');
+var lang = forced === 'fr' || forced === 'en' ? forced : /^fr\b/i.test(navigator.language || '') ? 'fr' : 'en';
 var L = T[lang];
 function t(key, vars) {
   return L[key].replace(/\{(\w+)\}/g, function (_, k) { return vars && k in vars ? String(vars[k]) : ''; });
@@ -70,6 +94,7 @@ var $ = function (id) { return document.getElementById(id); };
 var form = $('form'), alertBox = $('alert'), submit = $('submit');
 var FIELDS = ['name', 'email', 'password', 'confirm'];
 var token = new URLSearchParams(location.search).get('token') || '';
+var invite = new URLSearchParams(location.search).get('invite') || '';
 
 document.documentElement.lang = lang;
 document.title = L.pageTitle;
@@ -181,6 +206,7 @@ function handleFailure(status, err, retryAfter, v) {
 
 form.addEventListener('submit', function (ev) {
   ev.preventDefault();
+  if (invite) return;  // invite mode: submitInvite below
   alertBox.textContent = '';
   var v = values();
   if (showErrors(check(v))) { alertBox.textContent = L.fixFields; return; }
@@ -204,7 +230,9 @@ form.addEventListener('submit', function (ev) {
   });
 });
 
-if (!token) {
+if (invite) {
+  startInvite();
+} else if (!token) {
   showState(L.noToken, false);
 } else {
   // Is setup still open? GET /api/setup says; on any failure show the form and let the real
@@ -214,5 +242,75 @@ if (!token) {
   }).then(function (state) {
     if (state && state.setupNeeded === false) showState(L.done, true); else showForm();
   }, showForm);
+}
+
+// ---- invite mode: /setup?invite=TOKEN (a new agent, or a password reset by an admin)
+
+function startInvite() {
+  FIELDS = ['password', 'confirm'];
+  document.title = L.invitePageTitle;
+  $('title').textContent = L.inviteTitle;
+  $('checking').textContent = L.inviteChecking;
+  $('lead').hidden = true;
+  $('name').closest('.field').hidden = true;
+  $('email').closest('.field').hidden = true;
+  $('password-hint').textContent = L.passwordRules;
+  $('password').setAttribute('autocomplete', 'new-password');
+  submit.textContent = L.inviteSubmit;
+  fetch('/api/invite?token=' + encodeURIComponent(invite), { credentials: 'same-origin' }).then(function (r) {
+    if (r.ok) return r.json().then(function (who) {
+      // The email goes in the hidden username field too, for password managers.
+      $('email').value = who.email || '';
+      $('lead').textContent = t('inviteLead', { name: who.name || who.email || '', email: who.email || '' });
+      $('lead').hidden = false;
+      showForm();
+      $('password').focus();
+    });
+    if (r.status === 410 || r.status === 404) { showState(L.inviteInvalid, false); return; }
+    return readError(r).then(function (err) { showState(t('inviteServer', { m: err.message || ('HTTP ' + r.status) }), false); });
+  }, function () {
+    showState(L.network, false);
+  });
+  form.addEventListener('submit', submitInvite);
+}
+
+function submitInvite(ev) {
+  ev.preventDefault();
+  alertBox.textContent = '';
+  var v = values(), e = {};
+  var p = passwordError(v.password);
+  if (p) e.password = p;
+  if (!v.confirm) e.confirm = L.required;
+  else if (v.confirm !== v.password) e.confirm = L.confirmMismatch;
+  if (showErrors(e)) { alertBox.textContent = L.fixFields; return; }
+  submit.disabled = true;
+  submit.textContent = L.inviteSubmitting;
+  fetch('/api/invite', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    credentials: 'same-origin',
+    body: JSON.stringify({ token: invite, password: v.password })
+  }).then(function (r) {
+    if (r.ok) {
+      return r.json().then(function (b) { return b; }, function () { return {}; }).then(function (b) {
+        showState(t('inviteDone', { email: (b && b.email) || v.email }), true);
+      });
+    }
+    return readError(r).then(function (err) {
+      if (r.status === 410) { showState(L.inviteInvalid, false); return; }
+      if (r.status === 429) { alertBox.textContent = t('rateLimited', { s: r.headers.get('Retry-After') || 60 }); return; }
+      if (r.status === 422 && err.fields && err.fields.password) {
+        showErrors({ password: localFieldError('password', v, err.fields.password) });
+        alertBox.textContent = L.fixFields;
+        return;
+      }
+      alertBox.textContent = t('inviteServer', { m: err.message || ('HTTP ' + r.status) });
+    });
+  }, function () {
+    alertBox.textContent = L.network;
+  }).then(function () {
+    submit.disabled = false;
+    submit.textContent = L.inviteSubmit;
+  });
 }
 })();
