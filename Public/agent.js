@@ -1073,6 +1073,8 @@ function renderEvent(e) {
 }
 
 function attachmentParts(a) {
+  // A file the data folder lacks (a backup taken mid-upload, a file lost by hand): said, not linked.
+  if (a.missing) return [h('span', { class: 'ev-file missing', 'data-attachment': a.id, text: t('fileMissing', { name: a.name }) })];
   var link = h('a', { class: 'ev-file', href: '/api/attachments/' + encodeURIComponent(a.id), download: a.name,
     'data-attachment': a.id, 'aria-label': t('download', { name: a.name }) + ' (' + sizeText(a.size) + ')' },
     icon('download'), h('span', { text: a.name }), h('span', { class: 'ev-size', text: sizeText(a.size) }));

@@ -42,6 +42,14 @@ public enum DataChecker {
             let contents: LogContents
             do { contents = try TicketLog.read(path: path) } catch { report.problems.append("\(rel): \(error)"); continue }
             report.events += contents.events.count
+            // Files the events name: a plain tar taken mid-upload can lack one. Reported, and
+            // shown as "missing" in the inbox; never a crash.
+            for e in contents.events where e.type == EventType.attachment {
+                guard let a = e.attachment, AttachmentID.ticket(of: a.id) == id else { continue }
+                if !fm.fileExists(atPath: "\(layout.attachments)/\(id)/\(a.id)") {
+                    report.problems.append("\(rel): attachment \(a.id) (\(a.name)) is missing from attachments/")
+                }
+            }
             if contents.events.isEmpty && contents.damage.isEmpty {
                 if repair {
                     let q = try TicketLog.quarantineWhole(path: path, quarantineDir: layout.quarantine)

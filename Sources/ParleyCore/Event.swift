@@ -23,7 +23,11 @@ public struct AttachmentInfo: Codable, Sendable, Equatable {
     public var name: String
     public var size: Int
     public var type: String
+    /// Set only in API answers: the event names a file the data folder no longer has (a plain
+    /// tar taken mid-upload, a file lost by hand). Never stored.
+    public var missing: Bool?
     public init(id: String, name: String, size: Int, type: String) { self.id = id; self.name = name; self.size = size; self.type = type }
+    enum CodingKeys: String, CodingKey { case id, name, size, type }
 }
 
 /// Event type names used in ticket logs.
@@ -138,6 +142,7 @@ public struct TicketEvent: Codable, Sendable, Equatable {
             w.key("attachment"); w.beginObject()
             w.key("id"); w.string(a.id); w.key("name"); w.string(a.name)
             w.key("size"); w.int(a.size); w.key("type"); w.string(a.type)
+            if a.missing == true && !forLog { w.key("missing"); w.bool(true) }
             w.endObject()
         }
         w.field("agent", agent); w.field("agentName", agentName); w.field("team", team)

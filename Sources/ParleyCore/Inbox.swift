@@ -116,8 +116,7 @@ public struct Contact: Codable, Sendable, Equatable {
 }
 
 /// The contacts list, `contacts.json` in the data folder, replaced atomically on every change.
-/// Keyed by lower-case email. It holds personal data: the erase and export tools must cover it
-/// (they are not built yet).
+/// Keyed by lower-case email. It holds personal data: `parley erase` removes a visitor's entry.
 public final class ContactStore: Sendable {
     let path: String
     private let state = Mutex<[String: Contact]>([:])

@@ -225,7 +225,14 @@ struct AgentController {
 
     @Sendable func show(_ request: Request, context: ParleyContext) async throws -> Response {
         let (agent, t) = try visibleTicket(request, context: context)
-        let events = try await services.store.events(ticket: t.id)
+        let uploads = services.uploads
+        let events = try await services.store.events(ticket: t.id).map { e -> TicketEvent in
+            guard e.type == EventType.attachment, let a = e.attachment,
+                  !FileManager.default.fileExists(atPath: uploads.attachmentPath(ticket: t.id, id: a.id)) else { return e }
+            var marked = e
+            marked.attachment?.missing = true
+            return marked
+        }
         let previous = t.visitorEmail.map { email in
             services.store.summaries { $0.visitorEmail == email && $0.id != t.id && agent.canSee(widget: $0.widget) }
                 .sorted { $0.createdAt > $1.createdAt }

@@ -10,7 +10,8 @@ struct Parley: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parley",
         abstract: "Self-hosted live chat for small shops.",
-        subcommands: [Serve.self, Check.self, AgentCommand.self],
+        subcommands: [Serve.self, Check.self, BackupCommand.self, RestoreCommand.self, ExportCommand.self, EraseCommand.self,
+                      PurgeCommand.self, AgentCommand.self],
         defaultSubcommand: Serve.self
     )
 }
