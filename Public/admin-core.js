@@ -3,7 +3,7 @@
  *
  * The widget editor keeps a "form": the Widget (see the contract, GET /api/admin/widgets/{id}) with every value
  * as its control holds it (numbers and lists as the text typed, absent texts as ''), plus `enabled` flags for the
- * optional parts (hours, prompt). Controls are named by their path in it (`pathRules.paths`, `fields[2].label`),
+ * optional parts (hours, prompt) and `maxFileSizeBytes` (the size as loaded: the MB box only approximates it). Controls are named by their path in it (`pathRules.paths`, `fields[2].label`),
  * which is also the path of the value in the Widget sent, so the server's 422 `fields` land on the right control.
  *
  *  A.fromWidget(widget) → form;  A.toWidget(form, base?) → the Widget to send (base: the stored one, whose keys
@@ -18,7 +18,15 @@
  *  A.checkRules(rules) / A.checkTeams(teams) / A.checkInbox({dispositions, canned}) → {path: [textKey, vars]}.
  *  A.embedCode(origin, id), A.identityCode(origin, id) → the snippets "Show code" offers.
  *  A.hex(bytes) → lower-case hex (the identity secret: 32 random bytes).
- *  A.toMB(bytes) → '5', '0.5'; A.fromMB('5') → 5242880 | NaN.
+ *  A.toMB(bytes) → '5', '0.5', '0.000954' (3 decimals, or 3 significant digits under 0.001 MB: never '0' for a size);
+ *    A.fromMB('5') → 5242880 | NaN. A.fileSize(form) → the bytes to send: the loaded byte count while the MB box
+ *    still shows it (so a size that MB cannot say exactly is never changed by a save), else the MB typed in bytes.
+ *  A.canon(value) → JSON with the keys of every object sorted (to compare widgets whatever their key order).
+ *  A.sameWidget(a, b) → whether two Widgets hold the same settings, as this editor would send them (keys the server
+ *    leaves out when null, key order).  A.masked(widget) → a copy whose identity secret is hidden (for display).
+ *  A.hasDefaultPort('https://shop.example:443') → true: an origin a browser never sends (the server refuses it).
+ *  A.barState({rec, dirty, busy}) → {save, publish, discard, history}: which of the editor's buttons are enabled
+ *    (none of the first three while a save, publish or discard runs: `busy`).
  *  A.detail(object) → 'key: value · key: value' (the audit log's details column).
  *  A.move(list, i, delta) → a copy with item i moved by delta (up/down buttons); unchanged when it cannot move.
  *  A.localField(path, value) → [textKey, vars] | null: our own words for a field the server refused, when we know
@@ -32,7 +40,8 @@ if (A.toWidget) return;
 var DAYS = A.DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 var LIMITS = A.LIMITS = {
   name: 80, spacing: [0, 2000], delay: [0, 3600], target: [10, 86400], maxFiles: [1, 20],
-  fileSize: [1024, 512 * 1024 * 1024], maxLength: [1, 4000], secret: [16, 200], code: 40, message: 4000
+  fileSize: [1, 512 * 1024 * 1024], maxLength: [1, 4000], secret: [16, 200], code: 40, message: 4000,
+  welcome: 500, offlineMessage: 1000, contact: 500, promptTitle: 80, promptMessage: 300
 };
 
 // ---- small readers ----------------------------------------------------------------------------------------------
@@ -47,6 +56,8 @@ A.isDate = (s) => {
 };
 /** scheme://host[:port], nothing after: how a browser names the shop's site (its Origin header). */
 A.isOrigin = (s) => /^https?:\/\/(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(:\d{1,5})?$/i.test(String(s));
+/** `https://shop.example:443`, `http://shop.example:80`: the default port, which a browser's Origin never names. */
+A.hasDefaultPort = (s) => /^https:\/\/[^/?#]*:0*443\/?$/i.test(String(s)) || /^http:\/\/[^/?#]*:0*80\/?$/i.test(String(s));
 
 /** One opening-hours range, "HH:MM-HH:MM" (end may be 24:00, start before end), as Hours.parseRange reads it. */
 A.parseRange = (s) => {
@@ -85,10 +96,42 @@ A.ruleId = (name, taken) => A.slug(name, taken, 'rule');
 A.hex = (bytes) => Array.from(bytes, (b) => (b & 255).toString(16).padStart(2, '0')).join('');
 
 var MB = 1024 * 1024;
-A.toMB = (bytes) => String(Math.round(bytes / MB * 1000) / 1000);
+A.toMB = (bytes) => {
+  var mb = Number(bytes) / MB;
+  if (!isFinite(mb)) return '';
+  var d = mb === 0 || mb >= 0.001 ? 3 : Math.min(15, 2 - Math.floor(Math.log10(mb)));
+  return mb.toFixed(d).replace(/\.?0+$/, '') || '0';
+};
 A.fromMB = (text) => {
   var s = String(text).trim().replace(',', '.');
   return /^\d+(\.\d+)?$|^\.\d+$/.test(s) ? Math.round(parseFloat(s) * MB) : NaN;
+};
+
+A.fileSize = (f) => {
+  var typed = String(f.maxFileSize == null ? '' : f.maxFileSize).trim();
+  if (typeof f.maxFileSizeBytes === 'number' && typed === A.toMB(f.maxFileSizeBytes)) return f.maxFileSizeBytes;
+  return A.fromMB(typed);
+};
+
+/** Stable JSON: the keys of every object sorted. */
+A.canon = (x) => JSON.stringify(x, (k, v) => v && typeof v === 'object' && !Array.isArray(v) ?
+  Object.keys(v).sort().reduce((o, key) => { o[key] = v[key]; return o; }, {}) : v);
+var norm = (w) => A.canon(A.toWidget(A.fromWidget(w), w));
+A.sameWidget = (a, b) => !!a && !!b && norm(a) === norm(b);
+A.masked = (w) => {
+  var out = Object.assign({}, w);
+  if (out.identitySecret) out.identitySecret = '\u2022'.repeat(8);
+  return out;
+};
+
+A.barState = (o) => {
+  var r = o.rec || {}, d = !!o.dirty, free = !o.busy;
+  return {
+    save: free && d,
+    publish: free && (d || !!r.draft),
+    discard: free && (d || !!(r.draft && r.version)),  // a never-published widget's draft is all it has
+    history: free && !!r.version
+  };
 };
 
 A.move = (list, i, delta) => {
@@ -158,7 +201,8 @@ A.fromWidget = (wg) => {
     language: wg.language === 'en' || wg.language === 'fr' ? wg.language : 'auto', strings: strings,
     feedback: wg.feedback !== false, sound: !!wg.sound, typingPreview: !!wg.typingPreview,
     identitySecret: str(wg.identitySecret),
-    maxFileSize: wg.maxFileSize == null ? '' : A.toMB(wg.maxFileSize), maxFiles: str(wg.maxFiles),
+    maxFileSize: wg.maxFileSize == null ? '' : A.toMB(wg.maxFileSize),
+    maxFileSizeBytes: typeof wg.maxFileSize === 'number' ? wg.maxFileSize : null, maxFiles: str(wg.maxFiles),
     targetResponseSeconds: str(wg.targetResponseSeconds), allowedTypes: (wg.allowedTypes || []).join('\n')
   };
 };
@@ -173,7 +217,7 @@ A.toWidget = (f, base) => {
   });
   var weekly = {};
   DAYS.forEach((d) => { weekly[d] = (f.hours.weekly[d] || []).map((r) => String(r).trim()).filter(Boolean); });
-  var size = A.fromMB(f.maxFileSize);
+  var size = A.fileSize(f);
   return Object.assign(out, {
     id: f.id, name: f.name.trim(), welcome: f.welcome, color: f.color.trim(), alignment: f.alignment, spacing: num(f.spacing),
     allowedOrigins: A.lines(f.allowedOrigins),
@@ -200,6 +244,9 @@ function range(e, path, text, lo, hi) {
   if (!String(text).trim()) e[path] = ['errRequired'];
   else if (isNaN(n) || n < lo || n > hi) e[path] = ['errRange', { min: lo, max: hi }];
 }
+function most(e, path, text, max) {
+  if (Array.from(str(text).trim()).length > max) e[path] = ['errTooLong', { max: max }];
+}
 function need(e, path, text, max) {
   var s = str(text).trim();
   if (!s) e[path] = ['errRequired'];
@@ -209,9 +256,13 @@ function need(e, path, text, max) {
 A.check = (f) => {
   var e = {};
   need(e, 'name', f.name, LIMITS.name);
+  most(e, 'welcome', f.welcome, LIMITS.welcome);
   if (!A.isColor(f.color.trim())) e.color = ['errColor'];
   range(e, 'spacing', f.spacing, LIMITS.spacing[0], LIMITS.spacing[1]);
-  A.lines(f.allowedOrigins).forEach((o, i) => { if (!A.isOrigin(o)) e['allowedOrigins[' + i + ']'] = ['errOrigin']; });
+  A.lines(f.allowedOrigins).forEach((o, i) => {
+    if (A.hasDefaultPort(o)) e['allowedOrigins[' + i + ']'] = ['errDefaultPort'];
+    else if (!A.isOrigin(o)) e['allowedOrigins[' + i + ']'] = ['errOrigin'];
+  });
   if (f.hours.enabled) {
     if (!f.hours.timeZone) e['hours.timeZone'] = ['errTimeZone'];
     DAYS.forEach((d) => {
@@ -221,6 +272,10 @@ A.check = (f) => {
     });
     f.hours.closed.forEach((d, i) => { if (String(d).trim() && !A.isDate(String(d).trim())) e['hours.closed[' + i + ']'] = ['errDate']; });
   }
+  // checked whatever the mode: the server keeps (and judges) them even while they are not used
+  most(e, 'offline.message', f.offline.message, LIMITS.offlineMessage);
+  most(e, 'offline.contact', f.offline.contact, LIMITS.contact);
+  most(e, 'offline.awayMessage', f.offline.awayMessage, LIMITS.offlineMessage);
   var ids = {};
   f.fields.forEach((x, i) => {
     var p = 'fields[' + i + '].', id = x.id.trim();
@@ -234,14 +289,15 @@ A.check = (f) => {
   f.options.forEach((o, i) => { need(e, 'options[' + i + '].label', o.label, LIMITS.name); });
   if (f.prompt.enabled) {
     range(e, 'prompt.delay', f.prompt.delay, LIMITS.delay[0], LIMITS.delay[1]);
-    need(e, 'prompt.message', f.prompt.message);
+    need(e, 'prompt.title', f.prompt.title, LIMITS.promptTitle);
+    need(e, 'prompt.message', f.prompt.message, LIMITS.promptMessage);
   }
   var secret = f.identitySecret.trim();
   if (secret && (secret.length < LIMITS.secret[0] || secret.length > LIMITS.secret[1] || /\s/.test(secret))) {
     e.identitySecret = ['errSecret', { min: LIMITS.secret[0], max: LIMITS.secret[1] }];
   }
   range(e, 'targetResponseSeconds', f.targetResponseSeconds, LIMITS.target[0], LIMITS.target[1]);
-  var size = A.fromMB(f.maxFileSize);
+  var size = A.fileSize(f);
   if (!String(f.maxFileSize).trim()) e.maxFileSize = ['errRequired'];
   else if (isNaN(size) || size < LIMITS.fileSize[0] || size > LIMITS.fileSize[1]) e.maxFileSize = ['errFileSize'];
   range(e, 'maxFiles', f.maxFiles, LIMITS.maxFiles[0], LIMITS.maxFiles[1]);
@@ -253,7 +309,8 @@ A.localField = (path, value) => {
   if (/^pathRules\.paths\[\d+\]$/.test(path) && typeof value === 'string') {
     return value[0] !== '/' ? ['errPathSlash'] : /\s/.test(value) ? ['errPathSpace'] : null;
   }
-  if (/^allowedOrigins\[\d+\]$/.test(path)) return ['errOrigin'];
+  if (/^allowedOrigins\[\d+\]$/.test(path)) return A.hasDefaultPort(value) ? ['errDefaultPort'] : ['errOrigin'];
+  if (path === 'maxFileSize') return ['errFileSize'];
   if (path === 'hours.timeZone') return ['errTimeZone'];
   if (path === 'color') return ['errColor'];
   if (path === 'spacing') return ['errRange', { min: LIMITS.spacing[0], max: LIMITS.spacing[1] }];

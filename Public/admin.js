@@ -137,7 +137,7 @@ function call(method, path, body) {
   return new Promise(function (resolve, reject) {
     api(method, path, body).then(function (res) {
       if (gen !== session) return;
-      if (res.status === 401 && me) { showSignIn(L.sessionEnded); return; }
+      if (res.status === 401 && me) { stashUnsaved(); showSignIn(L.sessionEnded); return; }
       if (res.status === 403 && errorOf(res).code === 'admin_only') { showForbidden(); return; }
       resolve(res);
     }, function (e) { if (gen === session) reject(e); });
@@ -160,7 +160,15 @@ function setError(c, text) {
 }
 function clearErrors(root, alertEl) {
   root.querySelectorAll('[aria-invalid]').forEach(function (c) { setError(c, ''); });
+  root.querySelectorAll('[data-forced]').forEach(function (e) { e.removeAttribute('data-forced'); });
   if (alertEl) alertEl.textContent = '';
+}
+/** An error on a control that is hidden (a part the other settings hide, like the closed message while the widget
+ *  hides out of hours: the server still keeps and judges it): its part is shown until the errors are cleared. */
+function reveal(c, root) {
+  for (var e = c.parentElement; e && e !== root; e = e.parentElement) {
+    if (e.hidden) { e.hidden = false; e.setAttribute('data-forced', ''); }
+  }
 }
 /** The control for an error's path: the one with that data-path; for `list[3]` of a one-per-line box, that box and
  *  the line; a reply's text for an action's `value`; else null (the error goes in the summary). */
@@ -189,7 +197,7 @@ function showErrors(root, errors, alertEl) {
     var text = f.line != null ? t('lineError', { n: f.line + 1, m: errors[p] }) : errors[p];
     byControl.set(f.c, (byControl.get(f.c) || []).concat(text));
   });
-  byControl.forEach(function (list, c) { setError(c, list.join(' ')); });
+  byControl.forEach(function (list, c) { setError(c, list.join(' ')); reveal(c, root); });
   if (!byControl.size && !rest.length) return false;
   if (alertEl) {
     alertEl.textContent = '';
@@ -718,9 +726,10 @@ function viewEditor(id) {
   }, function (x) { if (ed === mine) { wait.remove(); loadFailed(v, x, function () { viewEditor(id); }); } });
 }
 
-/** The JSON the editor would send now, and whether it differs from what was loaded or saved last. */
+/** The JSON the editor would send now, and whether it differs from what was loaded or saved last (compared with
+ *  sorted keys: the server's answers may order them otherwise). */
 function editedWidget() { return A.toWidget(ed.form, ed.base); }
-function dirty() { return JSON.stringify(editedWidget()) !== ed.baseline; }
+function dirty() { return A.canon(editedWidget()) !== ed.baseline; }
 
 function buildEditor(v, rec) {
   var bar = h('div', { class: 'editbar' });
@@ -738,40 +747,64 @@ function buildEditor(v, rec) {
       h('a', { href: '#/widgets', class: 'back' }, icon('back', 16), h('span', { text: L.backToWidgets })),
       h('div', { class: 'title-line' }, title, h('code', { text: ed.id })), state),
     h('div', { class: 'editbar-actions' }, btn.save, btn.publish, btn.discard, btn.code, btn.history));
+  var stashSlot = h('div');
   var alertEl = h('div', { class: 'alert', role: 'alert', id: 'form-alert', tabindex: '-1' });
   var warnings = h('ul', { class: 'warnings', 'aria-label': L.warnings });
-  var form = h('form', { class: 'wform', id: 'wform', novalidate: '', 'aria-labelledby': 'ed-title' });
+  var form = h('form', { class: 'wform', id: 'wform', novalidate: '', autocomplete: 'off', 'aria-labelledby': 'ed-title' });
   var jump = h('nav', { class: 'jump', 'aria-label': L.jumpTo });
   var pane = previewPane();
-  v.append(bar, h('div', { class: 'edit-grid' }, h('div', { class: 'edit-main' }, alertEl, warnings, jump, form), pane));
+  v.append(bar, h('div', { class: 'edit-grid' }, h('div', { class: 'edit-main' }, stashSlot, alertEl, warnings, jump, form), pane));
   if (focusHeading) setTimeout(function () { title.focus(); }, 0);
-  Object.assign(ed, { bar: bar, title: title, state: state, btn: btn, alert: alertEl, warnings: warnings, formEl: form, jump: jump });
+  Object.assign(ed, { bar: bar, title: title, state: state, btn: btn, alert: alertEl, warnings: warnings, formEl: form, jump: jump,
+    stashSlot: stashSlot, busy: null });
   form.addEventListener('submit', function (e) { e.preventDefault(); });
 
-  // busy() gives a button back enabled: the bar then says again which buttons make sense
-  var mine = ed, bar2 = function () { if (ed === mine) updateBar(); };
   btn.save.addEventListener('click', function () {
-    busy(btn.save, saveDraft().then(function (ok) { if (ok) status(L.draftSaved); })).then(bar2, bar2);
+    run('save', function () { return saveDraft().then(function (ok) { if (ok) status(L.draftSaved); }); });
   });
-  btn.publish.addEventListener('click', function () { busy(btn.publish, publish()).then(bar2, bar2); });
+  btn.publish.addEventListener('click', function () { run('publish', publish); });
   btn.discard.addEventListener('click', discard);
   btn.code.addEventListener('click', showCode);
   btn.history.addEventListener('click', showHistory);
   setRecord(rec, true);
+  offerStash();
+}
+
+/** Runs Save, Publish or Discard (`fn` → a promise): while it runs, those three and History are disabled, so one
+ *  never starts on top of another (a Publish during a save would send the draft again on its old revision, and the
+ *  server would take the admin for someone else). Editing goes on meanwhile. */
+function run(kind, fn) {
+  var mine = ed;
+  if (!mine || mine.busy) return Promise.resolve();
+  mine.busy = kind;
+  var b = mine.btn[kind];
+  b.setAttribute('aria-busy', 'true');
+  updateBar();
+  var p;
+  try { p = Promise.resolve(fn()); } catch (e) { p = Promise.reject(e); }
+  var done = function () {
+    b.removeAttribute('aria-busy');
+    if (mine.busy === kind) mine.busy = null;
+    if (ed === mine) updateBar();
+  };
+  p.then(done, done);
+  return p;
 }
 
 /** A new answer from the server (GET, save, publish, discard, restore). With `rebuild`, the form is drawn again from
- *  it; else it is only redrawn if the server's copy differs from what the editor holds (the focus stays put). */
-function setRecord(rec, rebuild) {
+ *  it. After a save or publish (`sent`: the settings the answer is about), the form is kept as it is — with whatever
+ *  was typed while the answer was on its way — unless the server stored something else than what was sent. */
+function setRecord(rec, rebuild, sent) {
   ed.rec = rec;
   ed.base = rec.draft || rec.published;
   if (!ed.base) { go('#/widgets'); return; }  // a never-published widget whose draft was discarded
-  if (!rebuild && ed.form && JSON.stringify(A.toWidget(A.fromWidget(ed.base), ed.base)) !== JSON.stringify(editedWidget())) rebuild = true;
+  if (!rebuild && ed.form && !A.sameWidget(sent || editedWidget(), ed.base)) rebuild = true;
   if (rebuild || !ed.form) {
     ed.form = A.fromWidget(ed.base);
     renderForm();
-  }
-  ed.baseline = JSON.stringify(editedWidget());
+  } else syncForm();
+  // what an untouched editor of the stored settings would send: the edits made since are still unsaved
+  ed.baseline = A.canon(A.toWidget(A.fromWidget(ed.base), ed.base));
   ed.title.textContent = ed.form.name || ed.id;
   document.title = t('editorTitle', { name: ed.form.name || ed.id });
   ed.warnings.textContent = '';
@@ -783,15 +816,17 @@ function setRecord(rec, rebuild) {
 /** The action bar: where the widget stands, and which buttons make sense now. */
 function updateBar() {
   var r = ed.rec, d = dirty(), s;
-  if (d) s = L.stUnsaved;
+  if (ed.busy) s = L[{ save: 'stSaving', publish: 'stPublishing', discard: 'stDiscarding' }[ed.busy]];
+  else if (d) s = L.stUnsaved;
   else if (r.draft) s = r.version ? t('stDraftLive', { n: r.version, time: shortTime(r.draftAt) }) : t('stDraftNew', { time: shortTime(r.draftAt) });
   else s = t('stLive', { n: r.version, time: shortTime(r.publishedAt) });
   ed.state.textContent = s;
-  ed.state.setAttribute('data-state', d ? 'unsaved' : r.draft ? 'draft' : 'live');
-  ed.btn.save.disabled = !d;
-  ed.btn.publish.disabled = !d && !r.draft;
-  ed.btn.discard.disabled = !d && !(r.draft && r.version);  // a never-published widget's draft is all it has
-  ed.btn.history.disabled = !r.version;
+  ed.state.setAttribute('data-state', ed.busy ? 'busy' : d ? 'unsaved' : r.draft ? 'draft' : 'live');
+  var on = A.barState({ rec: r, dirty: d, busy: ed.busy });
+  ed.btn.save.disabled = !on.save;
+  ed.btn.publish.disabled = !on.publish;
+  ed.btn.discard.disabled = !on.discard;
+  ed.btn.history.disabled = !on.history;
 }
 
 /** Something was edited (`c`: the control): its error goes once fixed, the bar and the preview follow. */
@@ -808,44 +843,59 @@ function edited(c) {
 /** What this editor's changes are based on: the live version and draft revision it loaded (the server refuses a
  *  change on top of anything newer, so two admins never overwrite each other unseen). */
 function baseQuery() { return '?version=' + (ed.rec.version || 0) + '&revision=' + (ed.rec.draftRevision || 0); }
-/** A 409 saying someone else published or saved meanwhile: the server's words (they name who) and Reload. */
-function conflicted(res) {
+/** A 409 saying someone else published or saved meanwhile → a promise (settled once the alert says so, with
+ *  Reload), else null. A draft conflict names who saved, from the widget's state now (its draftBy): the server's
+ *  own message is English only. */
+function conflicted(res, mine) {
   var err = errorOf(res);
-  if (res.status !== 409 || (err.code !== 'version_conflict' && err.code !== 'draft_conflict')) return false;
-  ed.alert.textContent = (err.code === 'version_conflict' ? L.versionConflict : err.message) + ' ';
-  ed.alert.append(button(L.reload, function () { viewEditor(ed.id); }));
-  return true;
+  if (res.status !== 409 || (err.code !== 'version_conflict' && err.code !== 'draft_conflict')) return null;
+  var show = function (text) {
+    if (ed !== mine) return;
+    ed.alert.textContent = text + ' ';
+    ed.alert.append(button(L.reload, function () { viewEditor(mine.id); }));
+  };
+  if (err.code === 'version_conflict') { show(L.versionConflict); return Promise.resolve(); }
+  return call('GET', '/api/admin/widgets/' + enc(mine.id)).then(function (r) {
+    var by = r.ok && r.body.draftBy, who = by && (by.name || by.email);
+    show(r.ok && !r.body.draft ? L.draftGone : who ? t('draftConflict', { name: who }) : L.draftConflictAnon);
+  }, function () { show(L.draftConflictAnon); });
 }
-/** Save draft: checked here first, then PUT → Promise<bool> (saved). Errors are shown by the fields. */
+/** Save draft: checked here first, then PUT → Promise<bool> (saved). Errors are shown by the fields. An answer that
+ *  comes after the editor was left (or replaced) is dropped. */
 function saveDraft() {
+  var mine = ed;
   var e = A.check(ed.form);
   if (showErrors(ed.formEl, words(e), ed.alert)) return Promise.resolve(false);
   var body = editedWidget();
   return call('PUT', '/api/admin/widgets/' + enc(ed.id) + '/draft' + baseQuery(), body).then(function (res) {
-    if (res.ok) { clearErrors(ed.formEl, ed.alert); setRecord(res.body); return true; }
-    if (!conflicted(res)) refused(res, ed.formEl, ed.alert, body);
+    if (ed !== mine) return false;
+    if (res.ok) { clearErrors(ed.formEl, ed.alert); setRecord(res.body, false, body); return true; }
+    var c = conflicted(res, mine);
+    if (c) return c.then(function () { return false; });
+    refused(res, ed.formEl, ed.alert, body);
     return false;
-  }, function (x) { ed.alert.textContent = failText(x); return false; });
+  }, function (x) { if (ed === mine) ed.alert.textContent = failText(x); return false; });
 }
 /** Publish: saves the draft first (when edited), then publishes it on top of the version it was based on. */
 function publish() {
   var mine = ed;
   return (dirty() ? saveDraft() : Promise.resolve(true)).then(function (ok) {
     if (!ok || ed !== mine) return;
-    var base = ed.base;
+    var draft = ed.base;  // what goes live: the draft as saved
     return call('POST', '/api/admin/widgets/' + enc(ed.id) + '/publish', { version: ed.rec.version, revision: ed.rec.draftRevision || 0 }).then(function (res) {
+      if (ed !== mine) return;
       if (res.ok) {
         clearErrors(ed.formEl, ed.alert);
-        setRecord(res.body);
+        setRecord(res.body, false, draft);
         delete cache.widgets;
         status(t('published', { n: res.body.version }));
         return;
       }
-      var err = errorOf(res);
-      if (conflicted(res)) return;
+      var err = errorOf(res), c = conflicted(res, mine);
+      if (c) return c;
       if (res.status === 409 && err.code === 'no_draft') { status(L.nothingToPublish); return; }
-      refused(res, ed.formEl, ed.alert, base);
-    }, function (x) { ed.alert.textContent = failText(x); });
+      refused(res, ed.formEl, ed.alert, draft);
+    }, function (x) { if (ed === mine) ed.alert.textContent = failText(x); });
   });
 }
 /** Discard: the stored draft (after a question) and the unsaved edits; the editor goes back to the live settings. A
@@ -854,26 +904,71 @@ function discard() {
   var r = ed.rec, mine = ed;
   if (!r.draft || !r.version) {
     ask(L.undoTitle, L.undoText, L.undoYes, true).then(function (yes) {
-      if (!yes || ed !== mine) return;
+      if (!yes || ed !== mine || ed.busy) return;
       clearErrors(ed.formEl, ed.alert);
       ed.form = null;
-      setRecord(r, true);
+      setRecord(ed.rec, true);
       status(L.undone);
     });
     return;
   }
   ask(L.discardTitle, t('discardText', { n: r.version }), L.discardYes, true).then(function (yes) {
     if (!yes || ed !== mine) return;
-    var p = busy(ed.btn.discard, call('DELETE', '/api/admin/widgets/' + enc(ed.id) + '/draft' + baseQuery()).then(function (res) {
-      if (res.ok) {
-        clearErrors(ed.formEl, ed.alert);
-        delete cache.widgets;
-        setRecord(res.body, true);
-        status(L.discarded);
-      } else if (!conflicted(res)) ed.alert.textContent = failText(res);
-    }, function (x) { ed.alert.textContent = failText(x); }));
-    p.then(function () { if (ed === mine) updateBar(); });
+    run('discard', function () {
+      return call('DELETE', '/api/admin/widgets/' + enc(ed.id) + '/draft' + baseQuery()).then(function (res) {
+        if (ed !== mine) return;
+        if (res.ok) {
+          clearErrors(ed.formEl, ed.alert);
+          delete cache.widgets;
+          setRecord(res.body, true);
+          status(L.discarded);
+          return;
+        }
+        var c = conflicted(res, mine);
+        if (c) return c;
+        ed.alert.textContent = failText(res);
+      }, function (x) { if (ed === mine) ed.alert.textContent = failText(x); });
+    });
   });
+}
+
+// ---- the editor: unsaved edits kept across the end of a session
+
+/** When the session ends (a 401), the editor's unsaved form is kept in this tab's sessionStorage, per widget; the
+ *  editor of that widget offers it back after the next sign-in. */
+var STASH = 'parley-admin:unsaved:';
+function stashUnsaved() {
+  try {
+    if (!ed || !ed.form || !ed.rec || !dirty()) return;
+    sessionStorage.setItem(STASH + ed.id, JSON.stringify({ form: ed.form, version: ed.rec.version || 0,
+      revision: ed.rec.draftRevision || 0, at: new Date().toISOString() }));
+  } catch (e) { /* storage full or off: nothing kept */ }
+}
+function offerStash() {
+  var mine = ed, key = STASH + ed.id, kept = null;
+  try { kept = JSON.parse(sessionStorage.getItem(key) || 'null'); } catch (e) { /* unreadable: dropped below */ }
+  var drop = function () { try { sessionStorage.removeItem(key); } catch (e) { /* gone */ } };
+  if (!kept || !kept.form) { if (kept) drop(); return; }
+  var moved = kept.version !== (ed.rec.version || 0) || kept.revision !== (ed.rec.draftRevision || 0);
+  var box = h('div', { class: 'notice', id: 'unsaved-stash', role: 'status' },
+    h('p', { text: t('stashText', { time: shortTime(kept.at) }) + (moved ? ' ' + L.stashMoved : '') }));
+  var restoreBtn = button(L.stashRestore, function () {
+    if (ed !== mine) return;
+    drop();
+    box.remove();
+    clearErrors(ed.formEl, ed.alert);
+    ed.form = kept.form;
+    renderForm();
+    ed.title.textContent = ed.form.name || ed.id;
+    updateBar();
+    schedulePreview(0);
+    status(L.stashRestored);
+    var first = ed.formEl.querySelector('input, select, textarea');
+    if (first) first.focus();
+  }, { class: 'primary sm', 'data-action': 'restore-unsaved' });
+  var dismissBtn = button(L.dismiss, function () { drop(); box.remove(); ed.title.focus(); }, { 'data-action': 'dismiss-unsaved' });
+  box.append(h('div', { class: 'row-actions tight' }, restoreBtn, dismissBtn));
+  ed.stashSlot.append(box);
 }
 
 // ---- the editor's form: every setting, by section
@@ -1173,7 +1268,7 @@ function renderForm() {
   }, { 'data-action': 'default-types' }));
   s.append(h('div', { class: 'grid2' },
     field({ label: L.fMaxFileSize, path: 'maxFileSize', kind: 'number', value: F.maxFileSize, hint: L.hMaxFileSize,
-      attrs: { min: 0.001, max: 512, step: 'any', class: 'short' }, set: bind(F, 'maxFileSize') }),
+      attrs: { min: 0, max: 512, step: 'any', class: 'short' }, set: bind(F, 'maxFileSize') }),
     field({ label: L.fMaxFiles, path: 'maxFiles', kind: 'number', value: F.maxFiles, hint: L.hMaxFiles,
       attrs: { min: 1, max: 20, class: 'short' }, set: bind(F, 'maxFiles') })), types);
 
@@ -1187,18 +1282,20 @@ function renderForm() {
 
   // Identity
   s = add('identity', 'secIdentity');
-  var secret = field({ label: L.fSecret, path: 'identitySecret', kind: 'password', value: F.identitySecret, hint: L.hSecret,
-    attrs: { autocomplete: 'off', spellcheck: 'false', maxlength: 200 }, set: bind(F, 'identitySecret') });
+  // A text box masked by CSS, not a password box: browsers fill password boxes with the admin's own saved password.
+  var secret = field({ label: L.fSecret, path: 'identitySecret', value: F.identitySecret, hint: L.hSecret,
+    attrs: { autocomplete: 'off', spellcheck: 'false', autocapitalize: 'off', maxlength: 200, class: 'masked',
+      'data-1p-ignore': '', 'data-lpignore': 'true', 'data-bwignore': '', 'data-form-type': 'other' },
+    set: bind(F, 'identitySecret') });
   var reveal = h('button', { type: 'button', class: 'quiet sm', 'aria-pressed': 'false', 'data-action': 'reveal-secret', text: L.reveal });
-  reveal.addEventListener('click', function () {
-    var on = secret.control.type === 'password';
-    secret.control.type = on ? 'text' : 'password';
-    reveal.setAttribute('aria-pressed', String(on));
-  });
+  var masked = function (on) {
+    secret.control.classList.toggle('masked', on);
+    reveal.setAttribute('aria-pressed', String(!on));
+  };
+  reveal.addEventListener('click', function () { masked(!secret.control.classList.contains('masked')); });
   var gen = button(L.generate, function () {
     secret.control.value = F.identitySecret = A.hex(crypto.getRandomValues(new Uint8Array(32)));
-    secret.control.type = 'text';
-    reveal.setAttribute('aria-pressed', 'true');
+    masked(false);
     edited(secret.control);
     status(L.secretGenerated);
   }, { 'data-action': 'generate-secret' });
@@ -1228,13 +1325,19 @@ function renderForm() {
     });
     ed.jump.append(b);
   });
+  form.querySelectorAll('input:not([type=checkbox]):not([type=radio]):not([type=color]), textarea').forEach(function (c) {
+    c.setAttribute('autocomplete', 'off');
+  });
   syncForm();
 }
 
 /** Shows or hides the parts that depend on other settings. */
 function syncForm() {
   var F = ed.form, f = ed.formEl;
-  var show = function (key, on) { f.querySelectorAll('[data-show="' + key + '"]').forEach(function (e) { e.hidden = !on; }); };
+  // a part shown for an error on it (reveal()) stays until the errors are cleared
+  var show = function (key, on) {
+    f.querySelectorAll('[data-show="' + key + '"]').forEach(function (e) { e.hidden = !on && !e.hasAttribute('data-forced'); });
+  };
   show('any-origin', !A.lines(F.allowedOrigins).length);
   show('hours', F.hours.enabled);
   show('offline-message', F.offline.mode === 'message');
@@ -1443,7 +1546,7 @@ function showHistory() {
         call('GET', '/api/admin/widgets/' + enc(mine.id) + '/versions/' + x.version).then(function (r) {
           view.textContent = '';
           view.append(r.ok ? h('pre', { class: 'code', tabindex: '0', 'aria-label': t('versionN', { n: x.version }) },
-            h('code', { text: JSON.stringify(r.body.widget, null, 2) })) : h('p', { class: 'error', text: failText(r) }));
+            h('code', { text: JSON.stringify(A.masked(r.body.widget), null, 2) })) : h('p', { class: 'error', text: failText(r) }));
         }, function (e) { view.textContent = ''; view.append(h('p', { class: 'error', text: failText(e) })); });
       }, { 'data-action': 'view-version', 'data-version': x.version, 'aria-expanded': 'false' });
       var li = h('li', { class: 'version', 'data-version': x.version },
@@ -1498,12 +1601,25 @@ function passwordFields(prefix) {
     attrs: { autocomplete: 'new-password' } });
   return { el: h('div', { class: 'grid2' }, pw, confirm), pw: pw.control, confirm: confirm.control };
 }
-/** A one-time link to hand over, with Copy. */
+/** A one-time link to hand over, with Copy and Dismiss: it is shown once, so it stays until dismissed. The newest
+ *  one's box is #invite-link. */
 function linkBox(text, link) {
+  var older = $('invite-link');
+  if (older) {
+    var oid = uid(), olabel = document.querySelector('label[for="invite-link"]');
+    older.id = oid;
+    if (olabel) olabel.setAttribute('for', oid);
+  }
   var box = h('div', { class: 'notice invite', role: 'status' }, h('p', { text: text }));
   box.append(copyBox(L.inviteLink, link, 'copy-invite', 2));
   box.querySelector('textarea').id = 'invite-link';
   box.querySelector('label').setAttribute('for', 'invite-link');
+  box.append(h('div', { class: 'row-actions tight' }, button(L.dismiss, function () {
+    var next = box.nextElementSibling || box.previousElementSibling;
+    box.remove();
+    var f = next && next.querySelector('textarea');
+    if (f) f.focus(); else if (typeof box.onDismiss === 'function') box.onDismiss();
+  }, { 'data-action': 'dismiss-invite' })));
   return box;
 }
 function widgetsText(a, widgets) {
@@ -1514,7 +1630,11 @@ function widgetsText(a, widgets) {
   if (list.indexOf('*') >= 0) return L.allWidgets;
   return list.length ? list.map(function (w) { return names[w] || w; }).join(', ') : L.noWidgetsOwn;
 }
+function sameList(x, y) { return A.canon((x || []).slice().sort()) === A.canon((y || []).slice().sort()); }
 
+/** The agents: a list (each row with Edit, Password and Disable/Enable, the first two opening a panel under it), an
+ *  "Add agent" form, and the one-time links made (kept until dismissed). The list is redrawn after every change, but
+ *  an open panel is carried over with what was typed in it; unsaved input is asked about before it is lost. */
 function viewAgents() {
   var v = mount('agents');
   var addBtn = h('button', { type: 'button', class: 'primary', 'data-action': 'add-agent', 'aria-expanded': 'false' },
@@ -1523,6 +1643,17 @@ function viewAgents() {
   var formSlot = h('div'), inviteSlot = h('div'), list = h('ul', { class: 'agents', 'aria-label': L.agentsTitle });
   v.append(heading(L.agentsTitle, addBtn), h('p', { class: 'lead', text: L.agentsLead }), alertEl, formSlot, inviteSlot, list);
   var widgets = [], teams = [], agents = [];
+  var rows = new Map();  // agent id → the row's state: {open: ''|'edit'|'password', panel, form, toggle(kind), dirty()}
+  var mine = current;
+  current.dirty = function () {
+    var f = formSlot.firstChild;
+    return !!(f && f.dirty()) || Array.from(rows.values()).some(function (st) { return st.dirty(); });
+  };
+  /** Goes on (`then`) at once, or after "leave without saving?" when `form` holds unsaved input. */
+  function unlessDirty(form, then) {
+    if (!form || !form.dirty || !form.dirty()) { then(); return; }
+    ask(L.leaveTitle, L.leaveText, L.leaveYes, true).then(function (yes) { if (yes && current === mine) then(); });
+  }
 
   function addForm() {
     var form = h('form', { class: 'card', novalidate: '', 'aria-labelledby': 'add-agent-title' });
@@ -1547,6 +1678,10 @@ function viewAgents() {
     form.append(h('h2', { id: 'add-agent-title', text: L.addAgentTitle }), fAlert, h('div', { class: 'grid2' }, name, email), role,
       h('div', { class: 'grid2' }, wg, tg), modes, pwBox,
       h('div', { class: 'row-actions' }, submit, button(L.cancel, function () { closeForm(); addBtn.focus(); })));
+    form.dirty = function () {
+      return !!(name.control.value.trim() || email.control.value.trim() || role.control.value !== 'agent' || body.widgets.length ||
+        body.teams.length || pw.pw.value || pw.confirm.value);
+    };
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
       var send = { email: email.control.value.trim().toLowerCase(), name: name.control.value.trim(), role: role.control.value,
@@ -1558,13 +1693,16 @@ function viewAgents() {
       if (showErrors(form, e, fAlert)) return;
       if (withPassword) send.password = pw.pw.value;
       busy(submit, call('POST', '/api/admin/agents', send).then(function (res) {
+        if (current !== mine) return;
         if (res.ok) {
           closeForm();
           delete cache.agents;
           status(t('agentAdded', { name: send.name }));
           if (res.body.invite) {
-            inviteSlot.append(linkBox(t('inviteFor', { name: send.name }), res.body.invite));
-            inviteSlot.querySelector('textarea').focus();
+            var box = linkBox(t('inviteFor', { name: send.name }), res.body.invite);
+            box.onDismiss = function () { addBtn.focus(); };
+            inviteSlot.prepend(box);
+            box.querySelector('textarea').focus();
           } else addBtn.focus();
           refresh();
           return;
@@ -1577,14 +1715,14 @@ function viewAgents() {
   }
   function closeForm() { formSlot.textContent = ''; addBtn.setAttribute('aria-expanded', 'false'); }
   addBtn.addEventListener('click', function () {
-    if (formSlot.firstChild) { closeForm(); return; }
-    inviteSlot.textContent = '';
+    if (formSlot.firstChild) { unlessDirty(formSlot.firstChild, closeForm); return; }
     formSlot.append(addForm());
     addBtn.setAttribute('aria-expanded', 'true');
     formSlot.querySelector('input').focus();
   });
 
-  function row(a) {
+  /** An agent's row; `old`: the state of its row before a redraw (an open panel moves over, as it is). */
+  function row(a, old) {
     var li = h('li', { class: 'agent', 'data-agent': a.id });
     var self = me && a.id === me.agent.id;
     var badges = h('span', { class: 'badges' },
@@ -1596,12 +1734,16 @@ function viewAgents() {
       var x = teams.filter(function (tm) { return tm.id === id; })[0];
       return x ? x.name : id;
     });
-    var panel = h('div', { class: 'agent-panel' });
-    var editBtn = button(L.edit, function () { toggle('edit', editBtn); }, { 'data-action': 'edit-agent', 'aria-expanded': 'false' });
-    var pwBtn = button(L.passwordButton, function () { toggle('password', pwBtn); }, { 'data-action': 'reset-password', 'aria-expanded': 'false' });
+    var keep = old && old.open;
+    var st = { open: keep ? old.open : '', panel: keep ? old.panel : h('div', { class: 'agent-panel' }), form: keep ? old.form : null };
+    st.dirty = function () { return !!(st.form && st.form.dirty && st.form.dirty()); };
+    var editBtn = button(L.edit, function () { toggle('edit'); }, { 'data-action': 'edit-agent', 'aria-expanded': String(st.open === 'edit') });
+    var pwBtn = button(L.passwordButton, function () { toggle('password'); },
+      { 'data-action': 'reset-password', 'aria-expanded': String(st.open === 'password') });
     var disBtn = self ? null : button(a.disabled ? L.enable : L.disable, function () {
       var apply = function () {
         busy(disBtn, call('PATCH', '/api/admin/agents/' + enc(a.id), { disabled: !a.disabled }).then(function (res) {
+          if (current !== mine) return;
           if (!res.ok) { alertEl.textContent = errorOf(res).code === 'last_admin' ? L.lastAdmin : failText(res); return; }
           status(t(a.disabled ? 'agentEnabled' : 'agentDisabled', { name: a.name }));
           refresh();
@@ -1610,29 +1752,39 @@ function viewAgents() {
       if (a.disabled) apply();
       else ask(t('disableTitle', { name: a.name }), L.disableText, L.disable, true).then(function (yes) { if (yes) apply(); });
     }, { 'data-action': a.disabled ? 'enable-agent' : 'disable-agent', class: a.disabled ? 'quiet sm' : 'danger sm' });
-    var open = '';
-    function toggle(kind, btnEl) {
-      panel.textContent = '';
-      [editBtn, pwBtn].forEach(function (b) { b.setAttribute('aria-expanded', 'false'); });
-      if (open === kind) { open = ''; btnEl.focus(); return; }
-      open = kind;
-      btnEl.setAttribute('aria-expanded', 'true');
-      panel.append(kind === 'edit' ? editPanel(a, function () { toggle(kind, btnEl); }) : passwordPanel(a, function () { toggle(kind, btnEl); }));
-      panel.querySelector('input, select').focus();
+    var btnOf = function (kind) { return kind === 'edit' ? editBtn : pwBtn; };
+    /** Opens panel `kind`, or closes it when it is the open one (`ask`: first ask about unsaved input in it). */
+    function toggle(kind, noAsk) {
+      var go = function () {
+        st.panel.textContent = '';
+        st.form = null;
+        [editBtn, pwBtn].forEach(function (b) { b.setAttribute('aria-expanded', 'false'); });
+        if (st.open === kind) { st.open = ''; btnOf(kind).focus(); return; }
+        st.open = kind;
+        btnOf(kind).setAttribute('aria-expanded', 'true');
+        // its Cancel/Close goes through the row drawn last (the panel may have moved to a newer row)
+        var close = function () { var now = rows.get(a.id); if (now) now.toggle(kind, true); };
+        st.form = kind === 'edit' ? editPanel(a, close) : passwordPanel(a, close);
+        st.panel.append(st.form);
+        st.panel.querySelector('input, select').focus();
+      };
+      if (noAsk) go(); else unlessDirty(st.form, go);
     }
+    st.toggle = toggle;
+    rows.set(a.id, st);
     li.append(
       h('div', { class: 'agent-head' }, h('div', { class: 'agent-who' }, h('strong', { text: a.name }), h('span', { class: 'muted', text: a.email })), badges),
       h('dl', { class: 'facts' },
         h('div', null, h('dt', { text: L.fAgentWidgets }), h('dd', { text: widgetsText(a, widgets) })),
         h('div', null, h('dt', { text: L.fAgentTeams }), h('dd', { text: teamNames.join(', ') || '—' }))),
-      h('div', { class: 'row-actions tight' }, editBtn, pwBtn, disBtn), panel);
+      h('div', { class: 'row-actions tight' }, editBtn, pwBtn, disBtn), st.panel);
     return li;
   }
   function editPanel(a, close) {
     var form = h('form', { class: 'sub-form', novalidate: '' });
     var fAlert = h('div', { class: 'alert', role: 'alert' });
     var body = { widgets: (a.widgets || []).slice(), teams: (a.teams || []).slice() };
-    var name = field({ label: L.fAgentName, path: 'name', value: a.name, attrs: { maxlength: 80 } });
+    var name = field({ label: L.fAgentName, path: 'name', value: a.name, attrs: { maxlength: 80, autocomplete: 'off' } });
     var role = field({ label: L.fRole, path: 'role', kind: 'select', value: a.role, options: [['agent', L.roleAgent], ['admin', L.roleAdmin]] });
     var wg = checkGroup({ legend: L.fAgentWidgets, path: 'widgets', all: L.allWidgetsNew, selected: body.widgets, hint: L.hAgentWidgets,
       items: widgets.map(function (w) { return { id: w.id, label: w.name }; }), set: function (l) { body.widgets = l; } });
@@ -1641,12 +1793,17 @@ function viewAgents() {
     var save = h('button', { type: 'submit', class: 'primary sm', 'data-action': 'save-agent', text: L.save });
     form.append(fAlert, h('div', { class: 'grid2' }, name, role), h('div', { class: 'grid2' }, wg, tg),
       h('div', { class: 'row-actions tight' }, save, button(L.cancel, close)));
+    form.dirty = function () {
+      return name.control.value.trim() !== a.name || role.control.value !== a.role || !sameList(body.widgets, a.widgets) ||
+        !sameList(body.teams, a.teams);
+    };
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
       var send = { name: name.control.value.trim(), role: role.control.value, widgets: body.widgets, teams: body.teams };
       if (showErrors(form, send.name ? {} : { name: L.errRequired }, fAlert)) return;
       busy(save, call('PATCH', '/api/admin/agents/' + enc(a.id), send).then(function (res) {
-        if (res.ok) { status(t('agentSaved', { name: send.name })); refresh(); return; }
+        if (current !== mine) return;
+        if (res.ok) { status(t('agentSaved', { name: send.name })); close(); refresh(); return; }
         if (errorOf(res).code === 'last_admin') { clearErrors(form, fAlert); fAlert.textContent = L.lastAdmin; return; }
         refused(res, form, fAlert, send);
       }, function (x) { fAlert.textContent = failText(x); }));
@@ -1667,9 +1824,9 @@ function viewAgents() {
     var submit = h('button', { type: 'submit', class: 'primary sm', 'data-action': 'apply-password', text: L.applyPassword });
     form.append(fAlert, modes, pwBox, h('p', { class: 'hint', text: L.passwordEndsSessions }),
       h('div', { class: 'row-actions tight' }, submit, button(L.close, close)), result);
+    form.dirty = function () { return !!(pw.pw.value || pw.confirm.value); };
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
-      result.textContent = '';
       var send = {};
       if (!pwBox.hidden) {
         if (showErrors(form, passwordErrors(pw.pw.value, pw.confirm.value, 'password', 'confirm'), fAlert)) return;
@@ -1680,25 +1837,45 @@ function viewAgents() {
         clearErrors(form, fAlert);
         pw.pw.value = pw.confirm.value = '';
         if (res.body.invite) {
-          result.append(linkBox(t('resetFor', { name: a.name }), res.body.invite));
+          var box = linkBox(t('resetFor', { name: a.name }), res.body.invite);
+          box.onDismiss = function () { submit.focus(); };
+          result.prepend(box);
           status(t('resetLinkMade', { name: a.name }));
-          result.querySelector('textarea').focus();
+          box.querySelector('textarea').focus();
         } else status(t('passwordSet', { name: a.name }));
         delete cache.agents;
       }, function (x) { fAlert.textContent = failText(x); }));
     });
     return form;
   }
+  /** Redraws the list; open panels move to their agent's new row, and the focus stays where it was (on the same
+   *  control of an open panel, or on the same button of the row). */
   function draw() {
+    var active = document.activeElement, inList = active && list.contains(active);
+    var at = inList && active.closest('li.agent'), action = inList && active.getAttribute('data-action');
+    var sel = inList && typeof active.selectionStart === 'number' ? [active.selectionStart, active.selectionEnd] : null;
+    var old = rows;
+    rows = new Map();
     list.textContent = '';
-    agents.slice().sort(function (x, y) { return x.name.localeCompare(y.name, lang); }).forEach(function (a) { list.append(row(a)); });
+    agents.slice().sort(function (x, y) { return x.name.localeCompare(y.name, lang); }).forEach(function (a) { list.append(row(a, old.get(a.id))); });
+    if (!inList || document.activeElement === active) return;
+    if (active.isConnected) {
+      active.focus();
+      if (sel) try { active.setSelectionRange(sel[0], sel[1]); } catch (e) { /* not a text box */ }
+      return;
+    }
+    var li = at && list.querySelector('li.agent[data-agent="' + CSS.escape(at.getAttribute('data-agent')) + '"]');
+    var target = li && (action && li.querySelector('[data-action="' + action + '"]') ||
+      li.querySelector('[data-action=enable-agent], [data-action=disable-agent], [data-action=edit-agent]'));
+    if (target) target.focus();
   }
   function refresh() {
     return Promise.all([agentsP(true), widgetsP(), teamsP()]).then(function (r) {
+      if (current !== mine) return;
       agents = r[0]; widgets = r[1]; teams = r[2];
       alertEl.textContent = '';
       draw();
-    }, function (x) { loadFailed(alertEl, x, refresh); });
+    }, function (x) { if (current === mine) loadFailed(alertEl, x, refresh); });
   }
   refresh();
 }
@@ -2079,7 +2256,8 @@ var AUDIT = {
   'setup.admin': 'aSetupAdmin', 'widget.create': 'aWidgetCreate', 'widget.draft': 'aWidgetDraft', 'widget.discard': 'aWidgetDiscard',
   'widget.publish': 'aWidgetPublish', 'widget.restore': 'aWidgetRestore', 'agent.add': 'aAgentAdd', 'agent.update': 'aAgentUpdate',
   'agent.password': 'aAgentPassword', 'agent.invite': 'aAgentInvite', 'teams.update': 'aTeamsUpdate', 'inbox.update': 'aInboxUpdate',
-  'rules.update': 'aRulesUpdate', 'agent.disable': 'aAgentDisable', 'agent.passwd': 'aAgentPasswd'
+  'rules.update': 'aRulesUpdate', 'agent.disable': 'aAgentDisable', 'agent.passwd': 'aAgentPasswd',
+  'agent.password.set': 'aAgentPasswordSet', 'erased': 'aErased', 'purged': 'aPurged'
 };
 function viewAudit() {
   var v = mount('audit');

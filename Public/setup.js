@@ -267,7 +267,10 @@ function startInvite() {
       $('password').focus();
     });
     if (r.status === 410 || r.status === 404) { showState(L.inviteInvalid, false); return; }
-    return readError(r).then(function (err) { showState(t('inviteServer', { m: err.message || ('HTTP ' + r.status) }), false); });
+    return readError(r).then(function (err) {
+      if (err.code === 'invite_invalid') { showState(L.inviteInvalid, false); return; }
+      showState(t('inviteServer', { m: err.message || ('HTTP ' + r.status) }), false);
+    });
   }, function () {
     showState(L.network, false);
   });
@@ -297,7 +300,8 @@ function submitInvite(ev) {
       });
     }
     return readError(r).then(function (err) {
-      if (r.status === 410) { showState(L.inviteInvalid, false); return; }
+      // 410, or 409 when two uses of the link raced and this one lost: spent either way
+      if (r.status === 410 || err.code === 'invite_invalid') { showState(L.inviteInvalid, false); return; }
       if (r.status === 429) { alertBox.textContent = t('rateLimited', { s: r.headers.get('Retry-After') || 60 }); return; }
       if (r.status === 422 && err.fields && err.fields.password) {
         showErrors({ password: localFieldError('password', v, err.fields.password) });

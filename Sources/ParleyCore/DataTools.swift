@@ -30,7 +30,7 @@ public enum DataTools {
         }
     }
 
-    static func normalized(_ email: String) throws -> String {
+    public static func normalized(_ email: String) throws -> String {
         let e = email.trimmingCharacters(in: .whitespaces).lowercased()
         guard FormValidator.isEmail(e) else { throw ParleyError.badRequest("not an email address: \(email)") }
         return e
@@ -131,7 +131,7 @@ public enum DataTools {
 
     /// Deletes tickets' logs, attachments, uploads and quarantined tails, and the summary cache
     /// (it holds their names and emails; the server rebuilds it).
-    static func remove(_ ids: [String], layout: DataLayout) throws -> RemoveReport {
+    public static func remove(_ ids: [String], layout: DataLayout) throws -> RemoveReport {
         let fm = FileManager.default
         var files = 0
         let set = Set(ids)
@@ -163,6 +163,15 @@ public enum DataTools {
         if !ids.isEmpty { try unlinkFile(layout.summaryCache) }
         for d in dirs { try Durable.syncDirectory(d) }
         return RemoveReport(tickets: ids, files: files, redacted: 0)
+    }
+
+    /// How many ticket logs mention `email` (lower case) anywhere.
+    public static func mentions(of email: String, layout: DataLayout) throws -> Int {
+        let needle = Array(email.utf8)
+        return try TicketStore.logPaths(layout: layout).filter { path in
+            guard let bytes = FileManager.default.contents(atPath: path).map([UInt8].init) else { return false }
+            return replacing(needle, in: bytes, with: []) != nil
+        }.count
     }
 
     static func dropContact(_ email: String, layout: DataLayout) throws {

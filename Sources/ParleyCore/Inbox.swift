@@ -135,6 +135,20 @@ public final class ContactStore: Sendable {
     public func contact(email: String) -> Contact? { state.withLock { $0[email.lowercased()] } }
     public var all: [Contact] { state.withLock { Array($0.values) }.sorted { $0.email < $1.email } }
 
+    /// Removes a contact (erase); whether there was one.
+    @discardableResult
+    public func remove(email: String) throws -> Bool {
+        let key = email.lowercased()
+        return try writeLock.withLock { _ in
+            guard contact(email: key) != nil else { return false }
+            let list = all.filter { $0.email != key }
+            let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try Durable.replace(path: path, bytes: Array(try enc.encode(list)) + [0x0A], mode: 0o600)
+            state.withLock { $0[key] = nil }
+            return true
+        }
+    }
+
     /// Adds a contact; returns it and whether it is new (an existing one is left as it was).
     public func add(email: String, name: String?, by agent: String, now: Date = Date()) throws -> (Contact, added: Bool) {
         let key = email.lowercased()

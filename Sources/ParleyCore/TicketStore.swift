@@ -84,7 +84,10 @@ public final class TicketStore: Sendable {
         return cache.entries
     }
 
-    deinit { committer.shutdownAndWait() }
+    deinit {
+        committer.shutdownAndWait()
+        barrier.withLock { if $0 >= 0 { close($0) } }
+    }
 
     public var commitStats: CommitStats { committer.stats }
     /// Why writes are refused (after a failed write or sync), or nil when the store is healthy.
@@ -268,6 +271,43 @@ public final class TicketStore: Sendable {
         return try await writer(id).update(build)
     }
 
+    /// Takes tickets out while serving (the admin's erase and purge), before their files are
+    /// deleted: they leave the index (every call answers "not found"), their writers refuse
+    /// further appends, and this returns once everything they had queued is in their logs and the
+    /// journal no longer holds it (so a crash afterwards can never bring them back by replay),
+    /// and once their logs' fds are out of the committer's hands (so they can be closed).
+    public func forget(_ ids: [String], timeout: Duration = .seconds(30)) async throws {
+        var retired: [TicketWriter] = []
+        for id in ids {
+            index.withLock { $0[id] = nil }
+            if let w = writers.withLock({ $0[id] }) { await w.retire(); retired.append(w) }
+        }
+        defer { writers.withLock { d in for id in ids { d[id] = nil } } }
+        guard !retired.isEmpty else { return }  // nothing of theirs was written by this run
+        // Committed after every batch they queued (one committer thread, in order). Its fd is the
+        // data folder's, open for the store's life (a checkpoint may sync it at any time).
+        let fd = barrierFD
+        guard fd >= 0 else { throw ParleyError.io("cannot open \(layout.root): \(errnoString())") }
+        try await committer.commit(fd: fd, bytes: [])
+        let before = committer.stats.checkpoints
+        let deadline = ContinuousClock.now + timeout
+        while committer.stats.checkpoints == before {
+            // An empty journal: nothing of theirs is in it, and their logs were synced.
+            var st = stat()
+            if stat(layout.journal, &st) == 0, st.st_size == 0 { break }
+            if let reason = committer.poisonReason { throw ParleyError.storeUnavailable(reason) }
+            guard ContinuousClock.now < deadline else { throw ParleyError.io("no checkpoint within \(timeout); try again") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// The data folder, opened once: the barrier `forget` sends through the committer.
+    private var barrierFD: Int32 { barrier.withLock { fd in
+        if fd < 0 { fd = open(layout.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        return fd
+    } }
+    private let barrier = Mutex<Int32>(-1)
+
     func writer(_ id: String) throws -> TicketWriter {
         if let w = writers.withLock({ $0[id] }) { return w }
         guard summary(id) != nil, let path = layout.ticketPath(id) else { throw ParleyError.ticketNotFound }
@@ -341,6 +381,14 @@ actor TicketWriter {
 
     deinit { if fd >= 0 { close(fd) } }
 
+    /// Set by `retire`: the ticket is being erased; appends are refused.
+    private var retired = false
+
+    /// Refuses appends from now on.
+    func retire() {
+        retired = true
+    }
+
     func events(after: Int) -> [TicketEvent] {
         // seqs are 1…n without gaps, so the index of seq k is k-1 (unless the log is damaged).
         if !summary.damaged, after >= 0, after < events.count, events[after].seq == after + 1 {
@@ -364,6 +412,7 @@ actor TicketWriter {
     }
 
     func append(_ drafts: [TicketEvent], clientId: String?) async throws -> AppendResult {
+        if retired { throw ParleyError.ticketNotFound }
         if summary.damaged {
             throw ParleyError.conflict("This ticket's log is damaged and read-only; run `parley check`.")
         }

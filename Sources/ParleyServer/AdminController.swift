@@ -36,6 +36,8 @@ struct AdminController {
         g.get("rules", use: rules)
         g.put("rules", use: saveRules)
         g.get("audit", use: audit)
+        g.post("erase", use: erase)
+        g.post("purge", use: purge)
         router.get("api/invite", use: inviteState)
         router.post("api/invite", use: acceptInvite)
         if services.settings.testClock {
@@ -449,6 +451,66 @@ struct AdminController {
         try await blocking { try config.saveRules(list) }
         await record(me, "rules.update", nil, ["rules": list.map(\.id).joined(separator: ", ")])
         return try Self.json(["rules": config.rules])
+    }
+
+    // MARK: erase and purge (while serving)
+
+    struct EraseBody: Decodable { var email: String }
+
+    /// Right to be forgotten from the admin page: the visitor's tickets leave the store (no more
+    /// writes; out of the journal), then their files and the contact entry are removed. Other
+    /// logs that mention the email are counted, not rewritten: their writers are live, and
+    /// `parley erase` (server stopped) removes those mentions too.
+    @Sendable func erase(_ request: Request, context: ParleyContext) async throws -> Response {
+        let me = try admin(request)
+        let body = try await request.decodeJSON(EraseBody.self, context: context)
+        let email: String
+        do { email = try DataTools.normalized(body.email) } catch { throw ParleyError.invalid(["email": "Not a valid email address."]) }
+        let ids = services.store.summaries { $0.visitorEmail == email }.map(\.id)
+        try await services.store.forget(ids)
+        let layout = services.layout, contacts = services.contacts
+        let removed = try await blocking { try DataTools.remove(ids, layout: layout) }
+        let contact = try await blocking { try contacts.remove(email: email) }
+        let mentions = try await blocking { try DataTools.mentions(of: email, layout: layout) }
+        await record(me, "erased", nil, ["tickets": "\(ids.count)", "files": "\(removed.files)", "mentionedElsewhere": "\(mentions)"])
+        return JSONResponse.make { w in
+            w.beginObject()
+            w.key("tickets"); w.int(ids.count); w.key("files"); w.int(removed.files)
+            w.key("contact"); w.bool(contact); w.key("mentionedElsewhere"); w.int(mentions)
+            w.endObject()
+        }
+    }
+
+    struct PurgeBody: Decodable { var closedBefore: String; var dryRun: Bool? }
+
+    /// Retention from the admin page: closed tickets last closed before a date.
+    @Sendable func purge(_ request: Request, context: ParleyContext) async throws -> Response {
+        let me = try admin(request)
+        let body = try await request.decodeJSON(PurgeBody.self, context: context)
+        guard let date = Timestamp.parse(body.closedBefore) ?? ISO8601DateFormatter().date(from: body.closedBefore)
+                ?? Timestamp.parse(body.closedBefore + "T00:00:00.000Z") else {
+            throw ParleyError.invalid(["closedBefore": "Use a date like 2026-01-31."])
+        }
+        var ids: [String] = []
+        for s in services.store.summaries(where: { $0.status == .closed }) {
+            let events = try await services.store.events(ticket: s.id)
+            let closed = events.last { $0.type == EventType.status }.flatMap { $0.status == TicketStatus.closed.rawValue ? Timestamp.parse($0.at) : nil }
+            if let closed, closed < date { ids.append(s.id) }
+        }
+        let purged = ids.sorted()
+        var files = 0
+        if body.dryRun != true {
+            try await services.store.forget(purged)
+            let layout = services.layout
+            files = try await blocking { try DataTools.remove(purged, layout: layout) }.files
+            await record(me, "purged", nil, ["tickets": "\(purged.count)", "closedBefore": Timestamp.format(date)])
+        }
+        return JSONResponse.make { w in
+            w.beginObject()
+            w.key("tickets"); w.beginArray(); for id in purged { w.string(id) }; w.endArray()
+            w.key("files"); w.int(files); w.key("dryRun"); w.bool(body.dryRun == true)
+            w.endObject()
+        }
     }
 
     // MARK: audit

@@ -186,6 +186,37 @@ import Testing
         }
     }
 
+    /// Erase from the admin page while serving: the visitor's tickets are gone at once (404 to
+    /// their token), their files and contact too, and neither a log nor the journal holds the
+    /// email any more (a crash now could not bring them back); other tickets keep working.
+    @Test func eraseWhileServing() async throws {
+        let env = try TestEnv()
+        try env.addAgent("boss@shop.test", role: .admin)
+        try await env.app.test(.router) { client in
+            let me = try await client.login("boss@shop.test")
+            let gone = try await client.startTicket(name: "Erin", email: "erin@example.com")
+            for i in 0..<5 {
+                _ = try await client.post("/api/tickets/\(gone.id)/messages", #"{"id":"e\#(i)","text":"mine \#(i)"}"#, headers: bearer(gone.token))
+            }
+            #expect(try await client.post("/api/agent/contacts", #"{"ticket":"\#(gone.id)"}"#, headers: me).status.code < 300)
+            let other = try await client.startTicket(name: "Olga", email: "olga@example.com")
+            #expect(try await client.post("/api/admin/erase", #"{"email":"nope"}"#, headers: me).status == .unprocessableContent)
+            let r = try await client.post("/api/admin/erase", #"{"email":"Erin@Example.com"}"#, headers: me)
+            #expect(r.status == .ok, "\(String(buffer: r.body))")
+            let o = try object(r)
+            #expect(o.int("tickets") == 1 && o["contact"] as? Bool == true && o.int("mentionedElsewhere") == 0)
+            #expect(try await client.get("/api/tickets/\(gone.id)/events", headers: bearer(gone.token)).status == .notFound)
+            #expect(try await client.post("/api/tickets/\(gone.id)/messages", #"{"id":"late","text":"still there?"}"#, headers: bearer(gone.token)).status == .notFound)
+            #expect(try await client.post("/api/tickets/\(other.id)/messages", #"{"id":"o1","text":"fine"}"#, headers: bearer(other.token)).status == .created)
+        }
+        let journal = (try? String(contentsOfFile: env.services.layout.journal, encoding: .utf8)) ?? ""
+        #expect(!journal.contains("erin@example.com") && !journal.contains("mine "))
+        #expect(!env.logLines().contains { $0.lowercased().contains("erin@example.com") })
+        #expect(env.services.contacts.contact(email: "erin@example.com") == nil)
+        let audit = try String(contentsOfFile: env.services.layout.auditFile, encoding: .utf8)
+        #expect(audit.contains(#""action":"erased""#) && !audit.contains("erin"))
+    }
+
     /// Rules run when a ticket opens and on each visitor message, once per ticket, also when
     /// messages race; the auto-reply shows to the visitor as the organisation.
     @Test func outsideHoursRuleFiresOncePerTicket() async throws {

@@ -8,7 +8,13 @@ server's 422) with nothing published; the history and Restore (the public config
 non-admin's "this page is for admins"; an invite link that lets a new agent choose a password and sign in; an
 "outside hours" auto-reply rule that fires once per ticket under the server's test clock (`--test-clock`); the
 audit log listing the publish. `PARLEY_SCREENSHOTS=1` saves the README's picture (docs/admin-widget.png).
-Every wait is on a real condition (WebDriverWait), never a sleep."""
+Also (review fixes): typing while a save or publish is on its way is kept; Save, Publish and Discard wait for each
+other (no draft conflict with oneself); unsaved edits come back after the session ends and the admin signs in again;
+the identity secret is masked (also in History → View) and never a password box a browser would fill; an error on a
+setting hidden by another one shows it; an invite link spent by a simultaneous use says so; the Agents page keeps
+its one-time link and what is typed in its panels across redraws, and asks before leaving unsaved input.
+Every wait is on a real condition (WebDriverWait), never a sleep; a request is held in flight by wrapping
+`window.fetch` in the page so that its answer waits on a promise the test resolves (hold()/release())."""
 
 from __future__ import annotations
 
@@ -204,6 +210,41 @@ def publish(driver, version: int) -> None:
          "Save draft and Publish stayed enabled after publishing")
 
 
+def hold(driver, method: str, pattern: str) -> None:
+    """Holds the answers of the page's next `method` requests whose URL matches `pattern` (a regex) until release():
+    the request reaches the server, the page sees its answer only then. window.__held counts the held requests."""
+    driver.execute_script("""
+        const [method, pattern] = arguments;
+        const real = window.__realFetch || (window.__realFetch = window.fetch);
+        let open;
+        const gate = new Promise((resolve) => { open = resolve; });
+        window.__held = 0;
+        window.__release = () => { window.fetch = real; open(); };
+        window.fetch = function (url, init) {
+          const m = ((init && init.method) || 'GET').toUpperCase();
+          if (m !== method || !new RegExp(pattern).test(String(url))) return real.apply(this, arguments);
+          window.__held++;
+          return real(url, init).then((r) => gate.then(() => r));
+        };""", method, pattern)
+
+
+def held(driver) -> int:
+    return driver.execute_script("return window.__held || 0")
+
+
+def release(driver) -> None:
+    driver.execute_script("window.__release()")
+
+
+def enabled(driver, action: str) -> bool:
+    return css(driver, f"[data-action={action}]").is_enabled()
+
+
+def agent_row(driver, name: str):
+    return wait(driver, lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, "li.agent") if name in e.text), None),
+                f"{name} is not listed")
+
+
 def ready(driver) -> list[dict]:
     return driver.execute_script("return window.parleyTest ? parleyTest.ready : []") or []
 
@@ -371,6 +412,141 @@ def test_a_draft_another_admin_saved_meanwhile_is_not_overwritten(admin, parley)
     wait(admin, lambda d: control(d, "welcome").get_attribute("value") == "Bea's welcome", "Reload did not show Bea's draft")
 
 
+# --- 3b. saving while typing (review findings 1 and 5) --------------------------------------------------------------
+
+def test_typing_while_a_save_or_publish_is_on_its_way_is_kept(admin, parley):
+    create_widget(admin, "steady", "Steady")
+    publish(admin, 1)
+
+    # A save whose answer comes late: what is typed meanwhile stays in the form, still unsaved.
+    hold(admin, "PUT", r"/api/admin/widgets/steady/draft")
+    type_into(admin, "welcome", "First text")
+    click(admin, "[data-action=save-draft]")
+    wait(admin, lambda d: held(d) == 1, "the save never started")
+    welcome = control(admin, "welcome")
+    welcome.send_keys(" and more")
+    release(admin)
+    wait_status(admin, "Draft saved")
+    assert control(admin, "welcome").get_attribute("value") == "First text and more"
+    assert admin.switch_to.active_element == welcome, "the form was drawn again under the typing"
+    assert text(admin, "#state") == "Unsaved changes"
+    assert api(admin, "GET", "/api/admin/widgets/steady")["body"]["draft"]["welcome"] == "First text"
+
+    # The same for a publish (which saves first): the answer does not put back what was published.
+    hold(admin, "POST", r"/api/admin/widgets/steady/publish")
+    click(admin, "[data-action=publish]")
+    wait(admin, lambda d: held(d) == 1, "the publish never started")
+    control(admin, "welcome").send_keys(", again")
+    release(admin)
+    wait_status(admin, "Published version 2")
+    assert control(admin, "welcome").get_attribute("value") == "First text and more, again"
+    assert text(admin, "#state") == "Unsaved changes"
+    assert public_config(parley, "steady").json()["welcome"] == "First text and more"
+
+
+def test_publish_waits_for_a_save_on_its_way_instead_of_conflicting_with_it(admin, parley):
+    create_widget(admin, "orderly", "Orderly")
+    publish(admin, 1)
+    hold(admin, "PUT", r"/api/admin/widgets/orderly/draft")
+    type_into(admin, "welcome", "Saved, then published")
+    click(admin, "[data-action=save-draft]")
+    wait(admin, lambda d: held(d) == 1, "the save never started")
+    # While it runs, nothing else can be sent on top of it (Publish would save again on the old revision).
+    for action in ("publish", "discard", "history", "save-draft"):
+        assert not enabled(admin, action), f"{action} is enabled while the save runs"
+    assert css(admin, "[data-action=save-draft]").get_attribute("aria-busy") == "true"
+    release(admin)
+    wait_status(admin, "Draft saved")
+    wait(admin, lambda d: enabled(d, "publish") and enabled(d, "discard"), "Publish and Discard never came back")
+    publish(admin, 2)
+    assert public_config(parley, "orderly").json()["welcome"] == "Saved, then published"
+    assert not parley.log_lines(r"path=/api/admin/widgets/orderly/\S* status=409")
+    assert "saved this draft" not in text(admin, "#form-alert")
+
+
+# --- 3c. the session ends with unsaved edits (review finding 3) ---------------------------------------------------
+
+def test_unsaved_edits_come_back_after_the_session_ends_and_the_admin_signs_in_again(admin, parley):
+    create_widget(admin, "lapse", "Lapse")
+    type_into(admin, "welcome", "Typed before the session ended")
+    assert api(admin, "POST", "/api/agent/logout")["status"] in (200, 204)
+    click(admin, "[data-action=save-draft]")
+    wait(admin, lambda d: visible(d, "#signin") and "session has ended" in text(d, "#signin-alert"), "no sign-in after the 401")
+    for field_id, value in (("email", ADA[0]), ("password", PASSWORD)):
+        f = admin.find_element(By.ID, field_id)
+        f.clear()
+        f.send_keys(value)
+    admin.find_element(By.ID, "signin-submit").click()
+    wait(admin, lambda d: visible(d, "#unsaved-stash"), "the unsaved changes were not offered back")
+    assert control(admin, "welcome").get_attribute("value") != "Typed before the session ended"
+    click(admin, "[data-action=restore-unsaved]")
+    wait(admin, lambda d: control(d, "welcome").get_attribute("value") == "Typed before the session ended", "not restored")
+    assert text(admin, "#state") == "Unsaved changes"
+    assert not visible(admin, "#unsaved-stash")
+    click(admin, "[data-action=save-draft]")
+    wait_status(admin, "Draft saved")
+    assert api(admin, "GET", "/api/admin/widgets/lapse")["body"]["draft"]["welcome"] == "Typed before the session ended"
+    # Offered once: a fresh load of the editor has nothing to offer.
+    go(admin, parley, "#/widgets/lapse")
+    wait(admin, lambda d: text(d, "#ed-title") == "Lapse", "the editor never opened")
+    assert css(admin, "#unsaved-stash") is None
+
+
+# --- 3d. the identity secret (review findings 4 and 7) --------------------------------------------------------------
+
+def test_the_identity_secret_is_masked_also_in_history_and_not_a_box_browsers_fill(admin, parley):
+    create_widget(admin, "secretive", "Secretive")
+    # No password box in the editor (a browser fills it with the admin's own password), and no text control that
+    # autofill may take for a person's name, organisation or email.
+    assert admin.find_elements(By.CSS_SELECTOR, "#wform input[type=password]") == []
+    fillable = admin.execute_script("""
+        return [...document.querySelectorAll('#wform input, #wform textarea')]
+          .filter((c) => !['checkbox', 'radio', 'color'].includes(c.type) && c.getAttribute('autocomplete') !== 'off')
+          .map((c) => c.name);""")
+    assert fillable == []
+    secret = control(admin, "identitySecret")
+    masking = lambda: admin.execute_script("return getComputedStyle(arguments[0]).webkitTextSecurity", secret)
+    assert secret.get_attribute("type") == "text" and masking() == "disc"
+    click(admin, "[data-action=generate-secret]")
+    value = secret.get_attribute("value")
+    assert len(value) == 64
+    assert masking() == "none", "a generated secret is shown, to be copied"
+    click(admin, "[data-action=reveal-secret]")
+    assert masking() == "disc" and css(admin, "[data-action=reveal-secret]").get_attribute("aria-pressed") == "false"
+    publish(admin, 1)
+
+    click(admin, "[data-action=history]")
+    click(admin, '#history [data-action=view-version][data-version="1"]')
+    shown_json = wait(admin, lambda d: (e := css(d, "#history .version-json code")) and e.text, "version 1 was never shown")
+    assert value not in shown_json
+    assert '"identitySecret": "••••••••"' in shown_json
+    assert '"name": "Secretive"' in shown_json
+
+
+# --- 3e. an error on a setting that another one hides (review finding 9) -------------------------------------------
+
+def test_an_error_on_a_hidden_setting_shows_it(admin, parley):
+    create_widget(admin, "quiet", "Quiet")
+    # A closed message too long, then "hide the widget" out of hours: the message box is hidden, but the server
+    # keeps and judges it.
+    admin.execute_script("""const c = document.querySelector('[name="offline.message"]');
+        c.value = 'x'.repeat(1001); c.dispatchEvent(new Event('input', {bubbles: true}));""")
+    choose(admin, "offline.mode", "hide")
+    wait(admin, lambda d: not css(d, '[name="offline.message"]').is_displayed(), "the message box stayed shown")
+    click(admin, "[data-action=save-draft]")
+    box = wait(admin, lambda d: (e := css(d, '[name="offline.message"]')) and e.is_displayed() and e, "the bad setting stayed hidden")
+    assert error_of(admin, "offline.message") == "At most 1000 characters."
+    assert box.get_attribute("aria-invalid") == "true"
+    assert admin.switch_to.active_element == box
+    # Fixed and saved: the part follows its mode again.
+    admin.execute_script("""const c = document.querySelector('[name="offline.message"]');
+        c.value = 'Closed.'; c.dispatchEvent(new Event('input', {bubbles: true}));""")
+    click(admin, "[data-action=save-draft]")
+    wait_status(admin, "Draft saved")
+    type_into(admin, "welcome", "Hello")
+    wait(admin, lambda d: not css(d, '[name="offline.message"]').is_displayed(), "the fixed part stayed shown in hide mode")
+
+
 # --- 4. show code ---------------------------------------------------------------------------------
 
 def test_show_code_gives_the_embed_snippet_and_copy_says_copied(admin, parley):
@@ -444,6 +620,68 @@ def test_an_invited_agent_sets_a_password_from_the_link_and_signs_in(admin, new_
         wait(d, lambda x: "Cleo New" in text(x, "#whoami"), "the invited agent could not sign in")
     finally:
         d.quit()
+
+
+def test_an_invite_link_spent_by_a_simultaneous_use_says_so(admin, parley):
+    added = api(admin, "POST", "/api/admin/agents",
+                {"email": "dora@shop.example", "name": "Dora Double", "role": "agent", "widgets": ["*"], "teams": []})
+    assert added["status"] == 201, added
+    admin.get(added["body"]["invite"] + "&lang=en")
+    wait(admin, lambda d: visible(d, "#form"), "the invite form never showed")
+    # The other use of the link won the race: the server answers 409 invite_invalid (not 410).
+    admin.execute_script("""const real = window.fetch;
+        window.fetch = (url, init) => init && init.method === 'POST' && String(url).includes('/api/invite')
+          ? Promise.resolve(new Response(JSON.stringify({error: {code: 'invite_invalid', message: 'This link was used, replaced or has expired.'}}),
+                                         {status: 409, headers: {'Content-Type': 'application/json'}}))
+          : real(url, init);""")
+    for field_id in ("password", "confirm"):
+        admin.find_element(By.ID, field_id).send_keys("dora's new password")
+    admin.find_element(By.ID, "submit").click()
+    wait(admin, lambda d: "was used, replaced or has expired" in text(d, "#state-text"), "a spent link was not said so")
+    assert not visible(admin, "#form")
+
+
+# --- 6b. the agents page keeps what is typed (review finding 11) ---------------------------------------------------
+
+def test_the_agents_page_keeps_its_invite_link_and_open_panels_and_asks_before_losing_input(admin, parley):
+    for email, name in (("eve@shop.example", "Eve Edit"), ("fay@shop.example", "Fay Off")):
+        added = api(admin, "POST", "/api/admin/agents",
+                    {"email": email, "name": name, "role": "agent", "widgets": ["*"], "teams": [], "password": PASSWORD})
+        assert added["status"] == 201, added
+    go(admin, parley, "#/agents")
+    click(admin, "[data-action=add-agent]")
+    type_into(admin, "agent-name", "Gus Guest")
+    type_into(admin, "agent-email", "gus@shop.example")
+    click(admin, "[data-action=create-agent]")
+    wait_status(admin, "Gus Guest was added.")
+    link = wait(admin, lambda d: (e := css(d, "#invite-link")) and e.get_attribute("value"), "no invite link shown")
+    # Opening the form again keeps the link (it is shown only once) until it is dismissed.
+    click(admin, "[data-action=add-agent]")
+    control(admin, "agent-name")
+    assert css(admin, "#invite-link").get_attribute("value") == link
+
+    # Eve's panel with a new name typed; meanwhile Fay is disabled (the list is redrawn): Eve's panel stays as it was.
+    eve = agent_row(admin, "Eve Edit")
+    eve.find_element(By.CSS_SELECTOR, "[data-action=edit-agent]").click()
+    type_into(admin, "name", "Eve Edited", agent_row(admin, "Eve Edit"))
+    agent_row(admin, "Fay Off").find_element(By.CSS_SELECTOR, "[data-action=disable-agent]").click()
+    wait(admin, lambda d: visible(d, "#ask"), "no question before disabling")
+    click(admin, "#ask [data-action=confirm-yes]")
+    wait_status(admin, "Fay Off is disabled.")
+    wait(admin, lambda d: "Disabled" in agent_row(d, "Fay Off").text, "Fay's row never said disabled")
+    panel_name = control(admin, "name", agent_row(admin, "Eve Edit"))
+    assert panel_name.get_attribute("value") == "Eve Edited"
+    assert css(admin, "#invite-link").get_attribute("value") == link
+
+    # Leaving the page with it asks first; staying keeps it.
+    admin.execute_script("location.hash = '#/widgets'")
+    wait(admin, lambda d: visible(d, "#ask") and text(d, "#ask-title") == "Leave without saving?", "no question before leaving")
+    click(admin, "#ask [data-action=confirm-no]")
+    assert admin.current_url.endswith("#/agents")
+    assert control(admin, "name", agent_row(admin, "Eve Edit")).get_attribute("value") == "Eve Edited"
+    # Dismissed, the link goes.
+    click(admin, "[data-action=dismiss-invite]")
+    assert css(admin, "#invite-link") is None
 
 
 # --- 7. an outside-hours auto-reply, once per ticket ----------------------------------------------

@@ -83,6 +83,8 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/admin/rules"),
     ("put", "/api/admin/rules"),
     ("get", "/api/admin/audit"),
+    ("post", "/api/admin/erase"),
+    ("post", "/api/admin/purge"),
     ("get", "/api/invite"),
     ("post", "/api/invite"),
     # Not `POST /api/test/clock`: it exists only with `parley serve --test-clock`.
@@ -680,6 +682,8 @@ ADMIN_AGENTS, ADMIN_AGENT, PASSWORD = "/api/admin/agents", "/api/admin/agents/{a
 TEAMS, INBOX, RULES, AUDIT = "/api/admin/teams", "/api/admin/inbox", "/api/admin/rules", "/api/admin/audit"
 TIMEZONES, DEFAULTS, INVITE = "/api/admin/timezones", "/api/admin/defaults", "/api/invite"
 # One call of every admin operation (method, template, body, params), for the 401 and 403 checks.
+ERASE, PURGE = "/api/admin/erase", "/api/admin/purge"
+
 ADMIN_CALLS = [
     ("GET", WIDGETS, None, {}), ("POST", WIDGETS, {"id": "x", "name": "X"}, {}), ("GET", WIDGET, None, {"widget": "shop"}),
     ("PUT", DRAFT, {"id": "shop"}, {"widget": "shop"}), ("DELETE", DRAFT, None, {"widget": "shop"}),
@@ -690,6 +694,7 @@ ADMIN_CALLS = [
     ("PATCH", ADMIN_AGENT, {"name": "X"}, {"agent": "a_x"}), ("POST", PASSWORD, {}, {"agent": "a_x"}),
     ("GET", TEAMS, None, {}), ("PUT", TEAMS, {"teams": []}, {}), ("GET", INBOX, None, {}), ("PUT", INBOX, {}, {}),
     ("GET", RULES, None, {}), ("PUT", RULES, {"rules": []}, {}), ("GET", AUDIT, None, {}),
+    ("POST", ERASE, {"email": "x@example.com"}, {}), ("POST", PURGE, {"closedBefore": "2000-01-01", "dryRun": True}, {}),
 ]
 
 
@@ -953,3 +958,32 @@ def test_admin_audit_conforms(admin_api, ada):
         assert admin_api(ada, "GET", AUDIT, 400, query=query)["error"]["code"] == "invalid_query"
     # Never a password in the log.
     assert AGENT_PASSWORD not in json.dumps(page)
+
+
+def test_admin_erase_and_purge_conform(admin_api, admin_site, ada):
+    """Erase and purge from the admin page, while the server runs."""
+    def start(email: str) -> tuple[str, str]:
+        r = requests.post(admin_site.url("/api/widgets/shop/tickets"), timeout=TIMEOUT,
+                          json={"fields": {"name": "Eve", "email": email, "message": "please forget me"}})
+        assert r.status_code == 201, r.text
+        return r.json()["ticket"]["id"], r.json()["token"]
+    ticket, token = start("eve.erase@example.com")
+    erased = admin_api(ada, "POST", ERASE, 200, {"email": "Eve.Erase@example.com"})
+    assert (erased["tickets"], erased["contact"], erased["mentionedElsewhere"]) == (1, False, 0) and erased["files"] >= 1
+    assert requests.get(admin_site.url(f"/api/tickets/{ticket}/events"), headers={"Authorization": f"Bearer {token}"},
+                        timeout=TIMEOUT).status_code == 404
+    assert admin_api(ada, "POST", ERASE, 200, {"email": "eve.erase@example.com"})["tickets"] == 0
+    assert set(admin_api(ada, "POST", ERASE, 422, {"email": "not an email"})["error"]["fields"]) == {"email"}
+    admin_api(ada, "POST", ERASE, 400, {})
+
+    closed, _ = start("old.customer@example.com")
+    r = ada.session.post(admin_site.url(f"/api/agent/tickets/{closed}/close"), json={}, timeout=TIMEOUT)
+    assert r.status_code in (200, 201), r.text
+    dry = admin_api(ada, "POST", PURGE, 200, {"closedBefore": "2999-01-01", "dryRun": True})
+    assert closed in dry["tickets"] and dry["dryRun"] is True and dry["files"] == 0
+    assert admin_api(ada, "POST", PURGE, 200, {"closedBefore": "2000-01-01"})["tickets"] == []
+    done = admin_api(ada, "POST", PURGE, 200, {"closedBefore": "2999-01-01"})
+    assert closed in done["tickets"] and done["dryRun"] is False
+    assert set(admin_api(ada, "POST", PURGE, 422, {"closedBefore": "last year"})["error"]["fields"]) == {"closedBefore"}
+    actions = [e["action"] for e in admin_api(ada, "GET", AUDIT, 200)["entries"][:3]]
+    assert actions[0] == "purged" and "erased" in actions

@@ -44,7 +44,8 @@ test('loads as globalThis.ParleyAdminCore in an empty context; loading it twice 
   const a = load(g);
   for (const f of ['lines', 'int', 'isColor', 'isCode', 'isDate', 'isOrigin', 'parseRange', 'pathShows', 'slug', 'ruleId', 'hex',
     'toMB', 'fromMB', 'move', 'embedCode', 'identityCode', 'detail', 'fromWidget', 'toWidget', 'check', 'localField',
-    'conditionNeeds', 'actionNeeds', 'checkRules', 'checkTeams', 'checkInbox']) {
+    'conditionNeeds', 'actionNeeds', 'checkRules', 'checkTeams', 'checkInbox', 'fileSize', 'canon', 'sameWidget', 'masked',
+    'hasDefaultPort', 'barState']) {
     assert.equal(typeof a[f], 'function', f);
   }
   const toWidget = a.toWidget;
@@ -156,7 +157,11 @@ test('ids from names: lower-case, accents dropped, 40 characters, unique, a fall
 test('sizes in MB, hex, moving list items, audit details', () => {
   assert.equal(A.toMB(5242880), '5');
   assert.equal(A.toMB(524288), '0.5');
-  assert.equal(A.toMB(1024), '0.001');
+  assert.equal(A.toMB(1024), '0.000977', '1 KB is not 0.001 MB (that is 1049 bytes)');
+  assert.equal(A.toMB(10000000), '9.537');
+  assert.equal(A.toMB(500), '0.000477', 'a size under 0.001 MB keeps 3 significant digits, never 0');
+  assert.equal(A.toMB(1), '0.000000954');
+  assert.equal(A.toMB(0), '0');
   assert.equal(A.fromMB('5'), 5242880);
   assert.equal(A.fromMB('0,5'), 524288);
   assert.equal(A.fromMB('.5'), 524288);
@@ -325,6 +330,7 @@ test('the editor refuses the obvious mistakes, keyed by the path the server uses
     'fields[1].maxLength': ['errRange', { min: 1, max: 4000 }],
     'options[0].label': ['errRequired'],
     'prompt.delay': ['errRange', { min: 0, max: 3600 }],
+    'prompt.title': ['errRequired'],
     'prompt.message': ['errRequired'],
     identitySecret: ['errSecret', { min: 16, max: 200 }],
     targetResponseSeconds: ['errRange', { min: 10, max: 86400 }],
@@ -344,7 +350,7 @@ test('checks at the edges: spacing 0 and 2000, 24:00, a duplicate field id, a se
   f.spacing = '0';
   f.fields[1].id = 'name';
   f.identitySecret = 'a secret with spaces in it';
-  f.maxFileSize = '0.0005';
+  f.maxFileSize = '0.0000001';  // 0.1 byte
   f.name = 'x'.repeat(81);
   assert.deepEqual(plain(A.check(f)), {
     'fields[1].id': ['errDuplicate'], identitySecret: ['errSecret', { min: 16, max: 200 }], maxFileSize: ['errFileSize'],
@@ -397,4 +403,114 @@ test('teams and inbox settings: codes, duplicates (shortcuts ignore case), requi
     'dispositions[1].code': ['errDuplicate'], 'dispositions[1].label': ['errRequired'],
     'canned[1].shortcut': ['errDuplicate'], 'canned[1].text': ['errRequired'], 'canned[2].shortcut': ['errCode'], 'canned[2].title': ['errRequired'],
   });
+});
+
+// --- review fixes -----------------------------------------------------------------------------------------------
+
+test('the largest file size is sent as loaded unless its MB box was edited (no drift from rounding)', () => {
+  // 10,000,000 bytes shows as 9.537 MB, which is 10,000,269 bytes: a save that only renamed the widget sent that
+  const w = widget({ maxFileSize: 10000000 });
+  const f = A.fromWidget(w);
+  f.name = 'Renamed';
+  assert.equal(A.toWidget(f, w).maxFileSize, 10000000);
+  assert.deepEqual(plain(A.check(f)), {});
+  f.maxFileSize = ' 9.537 ';                   // the same text: still the loaded size
+  assert.equal(A.toWidget(f, w).maxFileSize, 10000000);
+  f.maxFileSize = '10';                        // edited: the MB typed
+  assert.equal(A.toWidget(f, w).maxFileSize, 10485760);
+  // tiny sizes (the server allows 1 byte): shown as a non-zero MB, kept, and accepted by the checks
+  for (const bytes of [1, 300, 500, 1000]) {
+    const t = widget({ maxFileSize: bytes }), g = A.fromWidget(t);
+    assert.notEqual(Number(g.maxFileSize), 0, bytes + ' bytes shows as 0 MB');
+    assert.equal(A.toWidget(g, t).maxFileSize, bytes);
+    assert.deepEqual(plain(A.check(g)), {}, bytes + ' bytes is refused');
+  }
+  // the server's limits: 1 byte to 512 MB
+  const g = A.fromWidget(widget());
+  for (const [mb, ok] of [['0.000001', true], ['0.0000001', false], ['0', false], ['512', true], ['512.001', false]]) {
+    g.maxFileSize = mb;
+    assert.equal(!A.check(g).maxFileSize, ok, mb);
+  }
+  assert.deepEqual(plain(A.localField('maxFileSize', 0)), ['errFileSize']);
+});
+
+test('the proactive prompt needs a title and a message, within the server\'s lengths', () => {
+  const f = A.fromWidget(widget({ prompt: { delay: 5, title: 'Need a hand?', message: 'Ask us.' } }));
+  assert.deepEqual(plain(A.check(f)), {});
+  f.prompt.title = '  ';
+  assert.deepEqual(plain(A.check(f)), { 'prompt.title': ['errRequired'] });
+  f.prompt.title = 'x'.repeat(81);
+  f.prompt.message = 'y'.repeat(301);
+  assert.deepEqual(plain(A.check(f)), { 'prompt.title': ['errTooLong', { max: 80 }], 'prompt.message': ['errTooLong', { max: 300 }] });
+  f.prompt.enabled = false;                    // off: not sent, not checked
+  assert.deepEqual(plain(A.check(f)), {});
+});
+
+test('texts the server judges even while unused (closed message in "hide" mode, away message) are checked', () => {
+  const f = A.fromWidget(widget());
+  f.offline.mode = 'hide';
+  f.offline.message = 'x'.repeat(1001);
+  f.offline.awayMessage = 'y'.repeat(1001);
+  f.offline.contact = 'z'.repeat(501);
+  f.welcome = 'w'.repeat(501);
+  assert.deepEqual(plain(A.check(f)), {
+    'offline.message': ['errTooLong', { max: 1000 }], 'offline.awayMessage': ['errTooLong', { max: 1000 }],
+    'offline.contact': ['errTooLong', { max: 500 }], welcome: ['errTooLong', { max: 500 }],
+  });
+});
+
+test('a site address with its default port is refused with its own words, here and for a server 422', () => {
+  assert.equal(A.hasDefaultPort('https://shop.example:443'), true);
+  assert.equal(A.hasDefaultPort('http://shop.example:80'), true);
+  assert.equal(A.hasDefaultPort('HTTPS://Shop.example:443'), true);
+  assert.equal(A.hasDefaultPort('https://shop.example:8443'), false);
+  assert.equal(A.hasDefaultPort('http://shop.example:443'), false, 'not the default port of http');
+  assert.equal(A.hasDefaultPort('https://shop.example'), false);
+  const f = A.fromWidget(widget());
+  f.allowedOrigins = 'https://shop.example:443\nhttp://localhost:3000\nhttp://shop.example:80';
+  assert.deepEqual(plain(A.check(f)), { 'allowedOrigins[0]': ['errDefaultPort'], 'allowedOrigins[2]': ['errDefaultPort'] });
+  assert.deepEqual(plain(A.localField('allowedOrigins[0]', 'https://shop.example:443')), ['errDefaultPort']);
+  assert.deepEqual(plain(A.localField('allowedOrigins[0]', 'https://shop.example/x')), ['errOrigin']);
+});
+
+test('a save\'s answer is "as sent" whatever its key order and the null keys the server leaves out', () => {
+  const sent = A.toWidget(A.fromWidget(widget()), widget());
+  // the server's copy: keys in another order, unset nested keys left out
+  const answer = JSON.parse(JSON.stringify(sent));
+  answer.offline = { leaveMessage: true, noAgentAsClosed: false, mode: 'message' };
+  answer.fields = answer.fields.map((x) => { const y = { ...x }; if (y.hint == null) delete y.hint; if (y.options == null) delete y.options; return y; });
+  answer.options = [{ label: 'Where is my order?', team: 'logistics' }];
+  const reordered = Object.fromEntries(Object.entries(answer).reverse());
+  assert.equal(A.sameWidget(sent, reordered), true);
+  assert.equal(A.sameWidget(sent, { ...reordered, spacing: 26 }), false, 'the server stored something else');
+  assert.equal(A.sameWidget(sent, null), false);
+  assert.equal(A.canon({ b: 1, a: { d: [2, { f: 1, e: 0 }], c: null } }), '{"a":{"c":null,"d":[2,{"e":0,"f":1}]},"b":1}');
+});
+
+test('the identity secret is masked for display, the widget itself untouched', () => {
+  const w = widget({ identitySecret: 'a'.repeat(64) });
+  const m = plain(A.masked(w));
+  assert.equal(m.identitySecret, '••••••••');
+  assert.ok(!JSON.stringify(m).includes('a'.repeat(16)));
+  assert.equal(w.identitySecret, 'a'.repeat(64));
+  assert.equal(A.masked(widget()).identitySecret, null, 'no secret: shown as none');
+});
+
+test('the action bar: Save, Publish, Discard and History are all off while one of them runs', () => {
+  const rec = { version: 2, draft: widget() };
+  assert.deepEqual(plain(A.barState({ rec, dirty: true, busy: null })), { save: true, publish: true, discard: true, history: true });
+  for (const busy of ['save', 'publish', 'discard']) {
+    assert.deepEqual(plain(A.barState({ rec, dirty: true, busy })), { save: false, publish: false, discard: false, history: false }, busy);
+  }
+  assert.deepEqual(plain(A.barState({ rec: { version: 2, draft: null }, dirty: false })), { save: false, publish: false, discard: false, history: true });
+  assert.deepEqual(plain(A.barState({ rec: { version: 0, draft: widget() }, dirty: false })), { save: false, publish: true, discard: false, history: false },
+    'a never-published widget: its draft can be published, not discarded');
+});
+
+test('the audit log names every action the server writes (also the invite link and the command line\'s erase and purge)', () => {
+  for (const action of ['agent.password.set', 'erased', 'purged', 'widget.publish', 'agent.passwd']) {
+    const m = js.match(new RegExp("'" + action.replace(/\./g, '\\.') + "': '(a[A-Z]\\w+)'"));
+    assert.ok(m, action + ' has no label');
+    assert.ok(T.en[m[1]] && T.fr[m[1]], m[1]);
+  }
 });
