@@ -31,7 +31,16 @@
  *  A.move(list, i, delta) → a copy with item i moved by delta (up/down buttons); unchanged when it cannot move.
  *  A.localField(path, value) → [textKey, vars] | null: our own words for a field the server refused, when we know
  *    its rule (the server's texts are English only).
- * Texts are keys of admin-text.js: [key, vars]. */
+ * The Data page (erase a visitor, remove old conversations):
+ *  A.plural(n, lang) → 'one' | 'other' (French: 0 and 1 are singular);  A.count(key, n, lang) → [key_one|key_other, {n}].
+ *  A.shellArg('o\'neil@x.example') → the text quoted for a shell when it needs it (the commands shown to copy).
+ *  A.eraseResult(answer, email, lang) → {lines: [[key, vars]…], command: 'parley erase --email …' | null}: POST
+ *    /api/admin/erase's answer in words (the command when other conversations still mention the email).
+ *  A.purgeFound(tickets, date, lang), A.purgeAsk(n, date, lang), A.purgeDone(answer, lang) → [key, vars]: the
+ *    preview's count, the question before removing, the removal's result (`date` as it is to be shown).
+ *  A.purgeButtons({busy, date, previewed: {date, count} | null}) → {preview, remove}: which are enabled (Remove only
+ *    after a Preview of the date still typed that found some, never while a call runs).
+ * Texts are keys of admin-text.js: [key, vars]; a var may itself be [key, vars] (a counted phrase: "3 files"). */
 ((w) => {
 'use strict';
 var A = w.ParleyAdminCore = w.ParleyAdminCore || {};
@@ -168,6 +177,40 @@ A.detail = (d) => {
       v && typeof v === 'object' ? JSON.stringify(v) : String(v);
     return k + ': ' + v;
   }).join(' · ');
+};
+
+// ---- the Data page: erase a visitor, remove old conversations ----------------------------------------------------
+
+A.plural = (n, lang) => (lang === 'fr' ? Math.abs(n) < 2 : n === 1) ? 'one' : 'other';
+A.count = (key, n, lang) => [key + '_' + A.plural(n, lang), { n: n }];
+A.shellArg = (s) => {
+  s = String(s);
+  return /^[A-Za-z0-9@%+=:,./_-]+$/.test(s) ? s : "'" + s.replace(/'/g, "'\\''") + "'";
+};
+var num0 = (v) => typeof v === 'number' && isFinite(v) && v > 0 ? v : 0;
+A.eraseResult = (body, email, lang) => {
+  var b = body || {}, n = num0(b.tickets), files = A.count('files', num0(b.files), lang), more = num0(b.mentionedElsewhere);
+  var lines = [];
+  if (n) lines.push([(b.contact ? 'erasedContact' : 'erased') + '_' + A.plural(n, lang), { n: n, files: files }]);
+  else {
+    lines.push(['erasedNone', { email: email }]);
+    if (b.contact) lines.push(['erasedContactOnly']);
+  }
+  if (more) lines.push(A.count('mentioned', more, lang));
+  return { lines: lines, command: more ? 'parley erase --email ' + A.shellArg(email) : null };
+};
+A.purgeFound = (tickets, date, lang) => {
+  var n = (tickets || []).length;
+  return n ? ['purgeFound_' + A.plural(n, lang), { n: n, date: date }] : ['purgeNone', { date: date }];
+};
+A.purgeAsk = (n, date, lang) => ['purgeAskText_' + A.plural(n, lang), { n: n, date: date }];
+A.purgeDone = (body, lang) => {
+  var n = ((body || {}).tickets || []).length;
+  return ['purged_' + A.plural(n, lang), { n: n, files: A.count('files', num0((body || {}).files), lang) }];
+};
+A.purgeButtons = (o) => {
+  var p = o.previewed, free = !o.busy;
+  return { preview: free, remove: free && !!p && p.count > 0 && p.date === o.date };
 };
 
 // ---- Widget ⇄ form ------------------------------------------------------------------------------------------------
@@ -313,6 +356,7 @@ A.localField = (path, value) => {
   if (path === 'maxFileSize') return ['errFileSize'];
   if (path === 'hours.timeZone') return ['errTimeZone'];
   if (path === 'color') return ['errColor'];
+  if (path === 'closedBefore') return ['errDate'];
   if (path === 'spacing') return ['errRange', { min: LIMITS.spacing[0], max: LIMITS.spacing[1] }];
   if (path === 'identitySecret') return ['errSecret', { min: LIMITS.secret[0], max: LIMITS.secret[1] }];
   if (/^(dispositions\[\d+\]\.code|canned\[\d+\]\.shortcut|teams\[\d+\]\.id|rules\[\d+\]\.id|fields\[\d+\]\.id)$/.test(path) &&

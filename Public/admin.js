@@ -1,6 +1,6 @@
 /* Parley admin console (/admin): sign-in, then pages drawn into #view by hash route — widgets (list and editor with
    draft, publish, history, live preview, embed code and access), agents, teams, inbox settings (disposition codes,
-   canned responses), automated actions (rules) and the audit log. API: /api/admin/* (see the admin contract).
+   canned responses), automated actions (rules), data (erase a visitor, remove old conversations) and the audit log. API: /api/admin/* (see the admin contract).
    Pure logic (Widget ⇄ form, checks, snippets): admin-core.js (ParleyAdminCore). Texts: admin-text.js
    (ParleyAdminText, English and French). Data is shown with textContent and DOM calls only, never as HTML.
    The preview page (admin-preview.html, in an iframe) asks window.ParleyAdmin.previewConfig() for its config. */
@@ -19,8 +19,12 @@ function t(key, vars) {
     return vars && vars[k] != null ? String(vars[k]) : '';
   });
 }
-/** A check's result ([key, vars]) in words. */
-function say(e) { return t(e[0], e[1]); }
+/** A check's result ([key, vars]) in words; a var that is itself [key, vars] is put in words first ("3 files"). */
+function say(e) {
+  var vars = {};
+  Object.keys(e[1] || {}).forEach(function (k) { vars[k] = Array.isArray(e[1][k]) ? say(e[1][k]) : e[1][k]; });
+  return t(e[0], vars);
+}
 
 document.documentElement.lang = lang;
 document.title = L.pageTitle;
@@ -372,7 +376,8 @@ function ask(title, text, yes, danger) {
 document.querySelectorAll('dialog [data-close]').forEach(function (b) {
   b.addEventListener('click', function () { b.closest('dialog').close(); });
 });
-/** Copies `text` (clipboard API; else the selected text of `box` with execCommand), saying so on `btn`. */
+/** Copies `text` (clipboard API; else the selected text of `box` — a text box, or any element — with execCommand),
+ *  saying so on `btn`. */
 function copyText(text, box, btn) {
   function done() {
     btn.textContent = L.copied;
@@ -380,8 +385,12 @@ function copyText(text, box, btn) {
     setTimeout(function () { btn.textContent = L.copy; }, 4000);
   }
   function fallback() {
-    box.focus();
-    box.select();
+    if (box.select) { box.focus(); box.select(); } else {
+      var r = document.createRange(), sel = window.getSelection();
+      r.selectNodeContents(box);
+      sel.removeAllRanges();
+      sel.addRange(r);
+    }
     var ok = false;
     try { ok = document.execCommand('copy'); } catch (e) { /* not allowed */ }
     if (ok) done(); else status(L.pressCtrlC);
@@ -556,7 +565,7 @@ function builtinsP() {
 
 var current = null;   // the page shown: {name, dirty()?}
 var lastHash = '';
-var ROUTES = { widgets: 1, agents: 1, teams: 1, inbox: 1, rules: 1, audit: 1 };
+var ROUTES = { widgets: 1, agents: 1, teams: 1, inbox: 1, rules: 1, data: 1, audit: 1 };
 
 /** Clears #view for page `name` (its menu entry marked current) → the view element. */
 function mount(name) {
@@ -587,7 +596,7 @@ function route(first) {
   focusHeading = !first;
   document.title = L.pageTitle;
   if (name === 'widgets' && m[2]) viewEditor(decodeURIComponent(m[2]));
-  else ({ widgets: viewWidgets, agents: viewAgents, teams: viewTeams, inbox: viewInbox, rules: viewRules, audit: viewAudit })[name]();
+  else ({ widgets: viewWidgets, agents: viewAgents, teams: viewTeams, inbox: viewInbox, rules: viewRules, data: viewData, audit: viewAudit })[name]();
 }
 var navigating = false;
 window.addEventListener('hashchange', function () {
@@ -2248,6 +2257,164 @@ function viewRules() {
     widgets = r[1]; teams = r[2]; agents = r[3];
     fill(r[0].body.rules || []);
   }, function (x) { loadFailed(alertEl, x, viewRules); });
+}
+
+// ---- Data: erase a visitor (right to be forgotten), remove old conversations (retention)
+
+/** A day typed ('2026-01-31': midnight UTC for the server) in words: "31 January 2026". */
+function dayText(s) {
+  var d = new Date(s + 'T00:00:00Z');
+  return A.isDate(s) && !isNaN(d) ? d.toLocaleDateString(lang, { dateStyle: 'long', timeZone: 'UTC' }) : s;
+}
+/** A text with a {command} hole as a paragraph, the command shown as code. */
+function withCommand(text, command, cls) {
+  var parts = String(text).split('{command}'), p = h('p', { class: cls });
+  p.append(parts[0]);
+  for (var i = 1; i < parts.length; i++) p.append(h('code', { text: command }), parts[i]);
+  return p;
+}
+/** After a call whose button was disabled meanwhile: the focus, when it went with it, goes to `el`. */
+function keepFocus(el) {
+  var a = document.activeElement;
+  if (!a || a === document.body) el.focus();
+}
+
+/** Two tools, each asking before it deletes anything: erase everything about a visitor's email (POST /api/admin/erase),
+ *  and remove conversations closed before a date (POST /api/admin/purge: a Preview first, then "Remove them"). */
+function viewData() {
+  var v = mount('data');
+  var mine = current;
+  v.append(heading(L.dataTitle), h('p', { class: 'lead', text: L.dataLead }), eraseTool(mine), purgeTool(mine));
+}
+
+function eraseTool(mine) {
+  var sec = section('erase', L.eraseTitle, L.eraseHelp);
+  var form = h('form', { novalidate: '', 'aria-labelledby': 'h-erase' });
+  var alertEl = h('div', { class: 'alert', role: 'alert' });
+  var email = field({ label: L.fEraseEmail, name: 'erase-email', path: 'email', kind: 'email',
+    attrs: { autocomplete: 'off', spellcheck: 'false', maxlength: 254 } });
+  var erase = h('button', { type: 'submit', class: 'danger', 'data-action': 'erase', text: L.eraseButton });
+  var result = h('div', { class: 'notice result', id: 'erase-result', hidden: '' });
+  form.append(alertEl, h('div', { class: 'inline-form' }, email, erase), result);
+  sec.append(withCommand(L.exportHelp, 'parley export --email EMAIL', 'intro'), form);
+
+  function show(r) {
+    var said = r.lines.map(say);
+    result.textContent = '';
+    said.forEach(function (x) { result.append(h('p', { text: x })); });
+    var copy = null;
+    if (r.command) {
+      var id = uid(), code = h('code', { id: id, class: 'command', text: r.command });
+      copy = h('button', { type: 'button', class: 'quiet sm', 'data-action': 'copy-erase-command', 'aria-describedby': id, text: L.copy });
+      copy.addEventListener('click', function () { copyText(r.command, code, copy); });
+      result.append(h('div', { class: 'copy-row' }, code, copy));
+    }
+    result.hidden = false;
+    status(said.join(' ') + (r.command ? ' ' + r.command : ''));
+    return copy;
+  }
+  form.addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    if (erase.disabled) return;
+    var value = email.control.value.trim(), e = {};
+    if (!value) e.email = L.errRequired;
+    else if (!isEmail(value)) e.email = L.emailInvalid;
+    if (showErrors(form, e, alertEl)) return;
+    ask(L.eraseAskTitle, t('eraseAskText', { email: value }), L.eraseButton, true).then(function (yes) {
+      if (!yes || current !== mine) return;
+      var send = { email: value }, next = email.control;
+      result.hidden = true;
+      busy(erase, call('POST', '/api/admin/erase', send).then(function (res) {
+        if (!res.ok) { refused(res, form, alertEl, send); return; }
+        clearErrors(form, alertEl);
+        next = show(A.eraseResult(res.body, value, lang)) || next;
+        if (email.control.value.trim() === value) email.control.value = '';
+      }, function (x) { alertEl.textContent = failText(x); })).then(function () {
+        if (current === mine) keepFocus(next);
+      });
+    });
+  });
+  return sec;
+}
+
+function purgeTool(mine) {
+  var sec = section('purge', L.purgeTitle, L.purgeHelp);
+  var form = h('form', { novalidate: '', 'aria-labelledby': 'h-purge' });
+  var alertEl = h('div', { class: 'alert', role: 'alert' });
+  var st = { busy: false, previewed: null };  // previewed: {date, count} of the last Preview of the date still typed
+  var before = field({ label: L.fPurgeBefore, name: 'purge-before', path: 'closedBefore', kind: 'date', hint: L.hPurgeBefore,
+    set: changed });
+  before.control.addEventListener('change', changed);
+  var preview = h('button', { type: 'submit', class: 'quiet', 'data-action': 'purge-preview', text: L.purgePreview });
+  var result = h('p', { class: 'notice result', id: 'purge-result', hidden: '' });
+  var remove = h('button', { type: 'button', class: 'danger', 'data-action': 'purge', text: L.purgeRemove, disabled: '' });
+  form.append(alertEl, h('div', { class: 'inline-form' }, before, preview), result, h('div', { class: 'row-actions' }, remove));
+  sec.append(form);
+
+  function sync() {
+    var b = A.purgeButtons({ busy: st.busy, date: before.control.value, previewed: st.previewed });
+    preview.disabled = !b.preview;
+    remove.disabled = !b.remove;
+  }
+  /** A new date: Remove waits for its Preview. */
+  function changed() {
+    if (st.previewed && st.previewed.date === before.control.value) return;
+    st.previewed = null;
+    result.hidden = true;
+    result.textContent = '';
+    sync();
+  }
+  function say1(e) {
+    result.textContent = say(e);
+    result.hidden = false;
+    status(result.textContent);
+  }
+  /** Runs a call for `btn`: both buttons are off meanwhile, then the focus comes back to Preview if it was lost. */
+  function run(btn, p) {
+    st.busy = true;
+    btn.setAttribute('aria-busy', 'true');
+    sync();
+    var done = function () {
+      st.busy = false;
+      btn.removeAttribute('aria-busy');
+      sync();
+      if (current === mine) keepFocus(remove.disabled ? preview : btn);
+    };
+    p.then(done, done);
+    return p;
+  }
+  form.addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    if (st.busy) return;
+    var day = before.control.value.trim(), e = {};
+    if (!day) e.closedBefore = L.errRequired;
+    else if (!A.isDate(day)) e.closedBefore = L.errDate;
+    if (showErrors(form, e, alertEl)) return;
+    var send = { closedBefore: day, dryRun: true };
+    st.previewed = null;
+    result.hidden = true;
+    run(preview, call('POST', '/api/admin/purge', send).then(function (res) {
+      if (!res.ok) { refused(res, form, alertEl, send); return; }
+      if (before.control.value !== day) return;  // another date was typed meanwhile: it needs its own Preview
+      st.previewed = { date: day, count: (res.body.tickets || []).length };
+      say1(A.purgeFound(res.body.tickets, dayText(day), lang));
+    }, function (x) { alertEl.textContent = failText(x); }));
+  });
+  remove.addEventListener('click', function () {
+    var p = st.previewed;
+    if (!p || st.busy) return;
+    ask(L.purgeAskTitle, say(A.purgeAsk(p.count, dayText(p.date), lang)), L.purgeRemove, true).then(function (yes) {
+      if (!yes || current !== mine || st.previewed !== p || st.busy) return;
+      var send = { closedBefore: p.date };
+      run(remove, call('POST', '/api/admin/purge', send).then(function (res) {
+        if (!res.ok) { refused(res, form, alertEl, send); return; }
+        clearErrors(form, alertEl);
+        st.previewed = null;
+        say1(A.purgeDone(res.body, lang));
+      }, function (x) { alertEl.textContent = failText(x); }));
+    });
+  });
+  return sec;
 }
 
 // ---- Audit log

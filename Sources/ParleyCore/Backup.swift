@@ -12,6 +12,9 @@ public enum DataPath {
         let p = relative.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard !p.isEmpty, !p.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else { return nil }
         func code(_ s: String, _ ext: String) -> Bool { s.hasSuffix(ext) && Widget.isValidID(String(s.dropLast(ext.count))) }
+        // What a live folder can hold besides data: a replacement's temp file (`.name.pid.n.tmp`,
+        // caught by a plain tar mid-write) and a mount point's lost+found.
+        if p.last?.hasPrefix(".") == true || p[0] == "lost+found" { return .skip }
         switch (p.count, p[0]) {
         case (1, "secret.key"), (1, "contacts.json"), (1, "journal.jsonl"), (1, Backup.manifestName): return .data
         case (1, "summaries.cache.json"), (1, "README.md"): return .skip
@@ -42,7 +45,7 @@ public enum DataPath {
         case "config": return p.count == 1 || (p.count == 2 && ["widgets", "drafts", "history"].contains(p[1]))
         case "tickets": return p.count == 1 || (p.count == 2 && p[1].count == 7)
         case "attachments": return p.count == 1 || (p.count == 2 && TicketID.isValid(p[1]))
-        case "uploads", "quarantine": return true
+        case "uploads", "quarantine", "lost+found": return true
         default: return false
         }
     }
@@ -158,10 +161,7 @@ public enum Backup {
             let m = BackupManifest(createdAt: Timestamp.format(now), files: manifest)
             let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try writer.add(path: prefix + manifestName, bytes: Array(try enc.encode(m)) + [0x0A], mode: 0o644, mtime: now)
-            try writer.close()
-            // Durable before it takes its final name: a backup that exists is whole.
-            let fd = open(tmp, O_RDONLY)
-            if fd >= 0 { fsync(fd); close(fd) }
+            try writer.close()  // synced: a backup that exists under its name is whole
             guard rename(tmp, file) == 0 else { throw ParleyError.io("cannot rename \(tmp) to \(file): \(errnoString())") }
         } catch {
             writer.abandon()
@@ -230,6 +230,7 @@ public enum Backup {
 final class ArchiveWriter {
     private var a: OpaquePointer?
     private let path: String
+    private var fd: Int32 = -1
 
     enum Format { case tarGzip, tarZstd, zip }
 
@@ -239,7 +240,10 @@ final class ArchiveWriter {
 
     init(path: String, format: Format) throws {
         self.path = path
-        guard let a = archive_write_new() else { throw ParleyError.io("libarchive: cannot start an archive") }
+        // 0600: a backup holds the server secret and every conversation; an export, personal data.
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw ParleyError.io("cannot create \(path): \(errnoString())") }
+        guard let a = archive_write_new() else { Foundation.close(fd); fd = -1; throw ParleyError.io("libarchive: cannot start an archive") }
         self.a = a
         let ok: Bool
         switch format {
@@ -247,9 +251,10 @@ final class ArchiveWriter {
         case .tarZstd: ok = archive_write_add_filter_zstd(a) == ARCHIVE_OK && archive_write_set_format_pax_restricted(a) == ARCHIVE_OK
         case .zip: ok = archive_write_set_format_zip(a) == ARCHIVE_OK
         }
-        guard ok, archive_write_open_filename(a, path) == ARCHIVE_OK else {
+        guard ok, archive_write_open_fd(a, fd) == ARCHIVE_OK else {
             let m = Self.message(a)
             archive_write_free(a); self.a = nil
+            Foundation.close(fd); fd = -1
             throw ParleyError.io("cannot write \(path): \(m)")
         }
     }
@@ -307,14 +312,17 @@ final class ArchiveWriter {
         return (size, Tokens.hex(hasher.finalize()))
     }
 
+    /// Finishes the archive and syncs the file.
     func close() throws {
         guard let a else { return }
-        defer { archive_write_free(a); self.a = nil }
+        defer { archive_write_free(a); self.a = nil; if fd >= 0 { Foundation.close(fd); fd = -1 } }
         guard archive_write_close(a) == ARCHIVE_OK else { throw ParleyError.io("cannot finish \(path): \(Self.message(a))") }
+        guard fsync(fd) == 0 else { throw ParleyError.io("cannot sync \(path): \(errnoString())") }
     }
 
     func abandon() {
         if let a { archive_write_free(a); self.a = nil }
+        if fd >= 0 { Foundation.close(fd); fd = -1 }
     }
 
     deinit { abandon() }

@@ -111,6 +111,15 @@ public enum DataTools {
             try Durable.replace(path: path, bytes: replaced, mode: 0o644)
             report.redacted += 1
         }
+        // Quarantined bytes (torn tails, a journal copy) may quote the visitor too.
+        for f in Backup.files(in: layout.quarantine) {
+            guard let bytes = FileManager.default.contents(atPath: f).map([UInt8].init),
+                  replacing(needle, in: bytes, with: []) != nil else { continue }
+            try unlinkOrThrow(f)
+            report.files += 1
+        }
+        // The summary cache holds names and emails; the server rebuilds it.
+        if report.redacted > 0 || !report.tickets.isEmpty { try unlinkOrThrow(layout.summaryCache) }
         try dropContact(email, layout: layout)
         try AuditLog(layout: layout).record(.cli, "erased", detail: ["tickets": "\(report.tickets.count)", "files": "\(report.files)",
                                                                       "redacted": "\(report.redacted)"], now: now)
@@ -174,6 +183,10 @@ public enum DataTools {
         }.count
     }
 
+    static func unlinkOrThrow(_ path: String) throws {
+        if unlink(path) != 0 && errno != ENOENT { throw ParleyError.io("cannot remove \(path): \(errnoString())") }
+    }
+
     static func dropContact(_ email: String, layout: DataLayout) throws {
         guard let data = FileManager.default.contents(atPath: layout.contactsFile) else { return }
         let list = try JSONDecoder().decode([Contact].self, from: data)
@@ -183,16 +196,24 @@ public enum DataTools {
         try Durable.replace(path: layout.contactsFile, bytes: Array(try enc.encode(kept)) + [0x0A], mode: 0o600)
     }
 
-    /// `bytes` with every ASCII-case-insensitive occurrence of `needle` (lower case) replaced,
-    /// or nil when there is none.
+    /// `bytes` with every ASCII-case-insensitive occurrence of the address `needle` (lower case)
+    /// replaced, or nil when there is none. Only whole addresses: `a@x.com` inside `ma@x.com` or
+    /// `a@x.com.au` is someone else's.
     static func replacing(_ needle: [UInt8], in bytes: [UInt8], with replacement: [UInt8]) -> [UInt8]? {
         guard !needle.isEmpty, bytes.count >= needle.count else { return nil }
         func lower(_ b: UInt8) -> UInt8 { (65...90).contains(b) ? b | 0x20 : b }
+        // Characters that continue an address on either side (letters, digits, . _ % + - @).
+        func partOfAddress(_ b: UInt8) -> Bool {
+            (48...57).contains(b) || (65...90).contains(b) || (97...122).contains(b) || b >= 0x80 || [46, 95, 37, 43, 45, 64].contains(b)
+        }
         var out: [UInt8] = []
         var i = 0, found = false
         let last = bytes.count - needle.count
         while i < bytes.count {
-            if i <= last, lower(bytes[i]) == needle[0], (0..<needle.count).allSatisfy({ lower(bytes[i + $0]) == needle[$0] }) {
+            if i <= last, lower(bytes[i]) == needle[0], (0..<needle.count).allSatisfy({ lower(bytes[i + $0]) == needle[$0] }),
+               i == 0 || !partOfAddress(bytes[i - 1]),
+               i + needle.count == bytes.count || !partOfAddress(bytes[i + needle.count]) || (bytes[i + needle.count] == 46 &&
+                   (i + needle.count + 1 == bytes.count || !partOfAddress(bytes[i + needle.count + 1]))) {
                 out += replacement; i += needle.count; found = true
             } else {
                 out.append(bytes[i]); i += 1

@@ -24,6 +24,8 @@ public enum Restore {
 
     /// Largest single file accepted (a backup never holds one bigger than an attachment may be).
     public static let maxFileSize: Int64 = 1 << 30
+    /// Most entries accepted (far above any shop's folder; a bomb of tiny files stops here).
+    public static let maxEntries = 5_000_000
 
     public static func run(archive: String, into target: String, force: Bool, now: Date = Date()) throws -> Report {
         let target = target.count > 1 && target.hasSuffix("/") ? String(target.dropLast()) : target
@@ -42,8 +44,13 @@ public enum Restore {
 
         let parent = (target as NSString).deletingLastPathComponent.isEmpty ? "." : (target as NSString).deletingLastPathComponent
         try Durable.makeDirectory(parent)
-        let staging = "\(parent)/.\((target as NSString).lastPathComponent).restoring-\(getpid())"
-        try? fm.removeItem(atPath: staging)
+        let base = (target as NSString).lastPathComponent
+        let staging = "\(parent)/.\(base).restoring-\(getpid())"
+        // Leftovers of a restore that was killed (its process is gone) hold a copy of the data.
+        for f in (try? fm.contentsOfDirectory(atPath: parent)) ?? [] where f.hasPrefix(".\(base).restoring-") {
+            if let pid = Int32(f.dropFirst(".\(base).restoring-".count)), pid != getpid(), kill(pid, 0) == 0 || errno != ESRCH { continue }
+            try? fm.removeItem(atPath: "\(parent)/\(f)")
+        }
         guard mkdir(staging, 0o700) == 0 else { throw ParleyError.io("cannot create \(staging): \(errnoString())") }
         do {
             let (written, skipped, manifest) = try extract(archive, into: staging)
@@ -57,7 +64,9 @@ public enum Restore {
             var keptAside: String?
             if fm.fileExists(atPath: target) {
                 if targetHasData {
-                    let aside = "\(target).before-restore-\(Self.stamp(now))"
+                    var aside = "\(target).before-restore-\(Self.stamp(now))"
+                    var n = 1
+                    while fm.fileExists(atPath: aside) { n += 1; aside = "\(target).before-restore-\(Self.stamp(now))-\(n)" }
                     guard rename(target, aside) == 0 else { throw ParleyError.io("cannot move \(target) aside: \(errnoString())") }
                     keptAside = aside
                 } else if rmdir(target) != 0 {
@@ -71,7 +80,7 @@ public enum Restore {
             }
             chmod(target, 0o755)
             try Durable.syncDirectory(parent)
-            let bytes = written.values.reduce(Int64(0)) { $0 + Int64($1.size) }
+            let bytes = written.values.filter { $0.path != Backup.manifestName }.reduce(Int64(0)) { $0 + Int64($1.size) }
             return Report(files: written.count - (verified ? 1 : 0), bytes: bytes, keptAside: keptAside, verified: verified, skipped: skipped)
         } catch {
             try? fm.removeItem(atPath: staging)
@@ -128,12 +137,19 @@ public enum Restore {
         var first = true
         var manifest: BackupManifest?
         var entry: OpaquePointer?
+        // What the disk can take, keeping some room: a bomb fails here, not by filling the disk.
+        var vfs = statvfs()
+        let room: Int64 = statvfs(dir, &vfs) == 0 ? Int64(vfs.f_bavail) * Int64(vfs.f_frsize) - (64 << 20) : Int64.max
+        var totalWritten: Int64 = 0
+        var entries = 0
         while true {
             let r = archive_read_next_header(a, &entry)
             if r == ARCHIVE_EOF { break }
             guard r == ARCHIVE_OK || r == ARCHIVE_WARN, let entry else {
                 throw ParleyError.badRequest("\(archive) is damaged or not an archive: \(ArchiveWriter.message(a))")
             }
+            entries += 1
+            if entries > maxEntries { throw ParleyError.badRequest("\(archive) holds more than \(maxEntries) entries: refused") }
             let name = archive_entry_pathname(entry).map { String(cString: $0) } ?? ""
             let type = archive_entry_filetype(entry) & 0o170000
             if archive_entry_hardlink(entry) != nil || archive_entry_symlink(entry) != nil || type == 0o120000 {
@@ -168,9 +184,13 @@ public enum Restore {
                     let n = buf.withUnsafeMutableBytes { archive_read_data(a, $0.baseAddress, $0.count) }
                     if n == 0 { break }
                     guard n > 0 else { throw ParleyError.badRequest("\(archive) is damaged (in \(name)): \(ArchiveWriter.message(a))") }
+                    total += n
+                    totalWritten += Int64(n)
+                    // More than the entry said it holds (a lying header), or more than the disk can take.
+                    guard Int64(total) <= size else { throw ParleyError.badRequest("\(archive) is damaged: \(name) holds more than its declared size") }
+                    guard totalWritten <= room else { throw ParleyError.io("not enough free disk space next to \(dir) for this archive") }
                     try buf.withUnsafeBytes { try Durable.writeAll(fd: fd, bytes: UnsafeRawBufferPointer(rebasing: $0[0..<n]), path: path) }
                     hasher.update(data: buf[0..<n])
-                    total += n
                     if rel == Backup.manifestName, keep.count < 64 << 20 { keep += buf[0..<n] }
                 }
                 guard Int64(total) == size else { throw ParleyError.badRequest("\(archive) is damaged: \(name) is cut short") }

@@ -276,14 +276,27 @@ public final class TicketStore: Sendable {
     /// further appends, and this returns once everything they had queued is in their logs and the
     /// journal no longer holds it (so a crash afterwards can never bring them back by replay),
     /// and once their logs' fds are out of the committer's hands (so they can be closed).
+    /// If it fails (a poisoned store, no checkpoint in time), the tickets are put back as they
+    /// were and their writers kept (the committer may still sync their fds).
     public func forget(_ ids: [String], timeout: Duration = .seconds(30)) async throws {
         var retired: [TicketWriter] = []
+        var removed: [String: TicketSummary] = [:]
         for id in ids {
-            index.withLock { $0[id] = nil }
+            if let s = index.withLock({ $0.removeValue(forKey: id) }) { removed[id] = s }
             if let w = writers.withLock({ $0[id] }) { await w.retire(); retired.append(w) }
         }
-        defer { writers.withLock { d in for id in ids { d[id] = nil } } }
-        guard !retired.isEmpty else { return }  // nothing of theirs was written by this run
+        do {
+            try await waitUntilJournaled(retired: !retired.isEmpty, timeout: timeout)
+        } catch {
+            for w in retired { await w.unretire() }
+            index.withLock { for (id, s) in removed { $0[id] = s } }
+            throw error
+        }
+        writers.withLock { d in for id in ids { d[id] = nil } }
+    }
+
+    private func waitUntilJournaled(retired: Bool, timeout: Duration) async throws {
+        guard retired else { return }  // nothing of theirs was written by this run
         // Committed after every batch they queued (one committer thread, in order). Its fd is the
         // data folder's, open for the store's life (a checkpoint may sync it at any time).
         let fd = barrierFD
@@ -310,10 +323,12 @@ public final class TicketStore: Sendable {
 
     func writer(_ id: String) throws -> TicketWriter {
         if let w = writers.withLock({ $0[id] }) { return w }
-        guard summary(id) != nil, let path = layout.ticketPath(id) else { throw ParleyError.ticketNotFound }
+        guard let path = layout.ticketPath(id) else { throw ParleyError.ticketNotFound }
         // Created under the lock: two writers for one log could read it while the other writes.
+        // The index is checked under it too: `forget` (index first, then writers) never misses one.
         return try writers.withLock { dict in
             if let w = dict[id] { return w }
+            guard summary(id) != nil else { throw ParleyError.ticketNotFound }
             let loaded = try TicketWriter(existing: id, path: path, store: self)
             dict[id] = loaded
             return loaded
@@ -387,6 +402,10 @@ actor TicketWriter {
     /// Refuses appends from now on.
     func retire() {
         retired = true
+    }
+
+    func unretire() {
+        retired = false
     }
 
     func events(after: Int) -> [TicketEvent] {

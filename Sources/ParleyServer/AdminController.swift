@@ -491,17 +491,21 @@ struct AdminController {
                 ?? Timestamp.parse(body.closedBefore + "T00:00:00.000Z") else {
             throw ParleyError.invalid(["closedBefore": "Use a date like 2026-01-31."])
         }
-        var ids: [String] = []
-        for s in services.store.summaries(where: { $0.status == .closed }) {
-            let events = try await services.store.events(ticket: s.id)
-            let closed = events.last { $0.type == EventType.status }.flatMap { $0.status == TicketStatus.closed.rawValue ? Timestamp.parse($0.at) : nil }
-            if let closed, closed < date { ids.append(s.id) }
+        // Read from the files (not through the store, which would keep every log in memory).
+        let candidates = services.store.summaries(where: { $0.status == .closed }).map(\.id)
+        let layout = services.layout
+        let ids: [String] = try await blocking {
+            candidates.filter { id in
+                guard let path = layout.ticketPath(id), let log = try? TicketLog.read(path: path) else { return false }
+                let closed = log.events.last { $0.type == EventType.status }
+                    .flatMap { $0.status == TicketStatus.closed.rawValue ? Timestamp.parse($0.at) : nil }
+                return closed.map { $0 < date } ?? false
+            }
         }
         let purged = ids.sorted()
         var files = 0
         if body.dryRun != true {
             try await services.store.forget(purged)
-            let layout = services.layout
             files = try await blocking { try DataTools.remove(purged, layout: layout) }.files
             await record(me, "purged", nil, ["tickets": "\(purged.count)", "closedBefore": Timestamp.format(date)])
         }

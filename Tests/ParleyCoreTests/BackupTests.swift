@@ -13,6 +13,7 @@ struct BackupTests {
         ("tickets/2026-11/20261121-abcdefghij.jsonl", .data), ("attachments/20261121-abcdefghij/20261121-abcdefghij_abcdefghijkmnpqr", .data),
         ("contacts.json", .data), ("journal.jsonl", .data), ("backup-manifest.json", .data),
         ("uploads/x", .skip), ("quarantine/20261121-abcdefghij.jsonl.x", .skip), ("summaries.cache.json", .skip), ("README.md", .skip),
+        ("config/widgets/.demo.json.123.456.tmp", .skip), (".agents.json.1.2.tmp", .skip), ("lost+found/#1234", .skip),
     ])
     func partOfTheLayout(_ path: String, _ kind: DataPath.Kind) {
         #expect(DataPath.classify(path) == kind)
@@ -50,6 +51,13 @@ struct BackupTests {
         #expect(try Backup.compression(for: "b.tar.zst") == .zstd)
         #expect(try Backup.compression(for: "b.TGZ") == .gzip)
         #expect(throws: ParleyError.self) { _ = try Backup.compression(for: "b.zip") }
+    }
+
+    /// Only whole addresses: someone else's address that contains this one stays.
+    @Test func onlyWholeAddressesAreReplaced() {
+        let line = Array(#"{"a":"ma@x.com","b":"a@x.com.au","c":"a@x.com.","d":"<A@X.COM>","e":"a@x.com"}"#.utf8)
+        let out = DataTools.replacing(Array("a@x.com".utf8), in: line, with: Array("[erased]".utf8))
+        #expect(out.map { String(decoding: $0, as: UTF8.self) } == #"{"a":"ma@x.com","b":"a@x.com.au","c":"[erased].","d":"<[erased]>","e":"[erased]"}"#)
     }
 
     @Test func emailsAreReplacedWhateverTheirCase() {

@@ -13,6 +13,9 @@ other (no draft conflict with oneself); unsaved edits come back after the sessio
 the identity secret is masked (also in History → View) and never a password box a browser would fill; an error on a
 setting hidden by another one shows it; an invite link spent by a simultaneous use says so; the Agents page keeps
 its one-time link and what is typed in its panels across redraws, and asks before leaving unsaved input.
+The Data page: erasing a visitor after the question (their token then opens nothing; other chats that mention the
+email are counted, with the command to copy), and removing chats closed before a date after a Preview and the question
+(their log files go; another date needs its own Preview).
 Every wait is on a real condition (WebDriverWait), never a sleep; a request is held in flight by wrapping
 `window.fetch` in the page so that its answer waits on a promise the test resolves (hold()/release())."""
 
@@ -773,7 +776,102 @@ def test_the_audit_log_lists_the_publish(admin, parley):
     assert names.index(("widget.publish", "audited")) < names.index(("widget.create", "audited"))
 
 
-# --- 9. the README's picture ----------------------------------------------------------------------
+# --- 9. the Data page: erase a visitor, remove old conversations ----------------------------------
+
+def start_chat(server, name: str, email: str, message: str) -> tuple[str, str]:
+    """A visitor starts a chat on the demo widget, over HTTP → (ticket id, the visitor's token)."""
+    r = requests.post(server.url("/api/widgets/demo/tickets"),
+                      json={"fields": {"name": name, "email": email, "message": message}}, timeout=10)
+    assert r.status_code == 201, r.text
+    return r.json()["ticket"]["id"], r.json()["token"]
+
+
+def signed_in(server, who) -> requests.Session:
+    s = requests.Session()
+    assert s.post(server.url("/api/agent/login"), json={"email": who[0], "password": PASSWORD}, timeout=10).ok
+    return s
+
+
+def set_date(driver, name: str, value: str) -> None:
+    """A date box's value, as picking it in the browser's calendar sets it."""
+    driver.execute_script("""const c = document.querySelector('[name="' + arguments[0] + '"]');
+        c.value = arguments[1];
+        c.dispatchEvent(new Event('input', {bubbles: true}));
+        c.dispatchEvent(new Event('change', {bubbles: true}));""", name, value)
+
+
+def test_the_data_page_erases_a_visitor_and_removes_old_conversations(admin, parley):
+    sam = "sam.forget@example.com"
+    ticket, token = start_chat(parley, "Sam Forget", sam, "Please forget me afterwards.")
+    events = lambda: requests.get(parley.url(f"/api/tickets/{ticket}/events"), headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert events().status_code == 200
+    # Another visitor's chat mentions Sam's email in an agent's note: counted, not rewritten while the server runs.
+    ada = signed_in(parley, ADA)
+    other, _ = start_chat(parley, "Tom Closed", "tom.closed@example.com", "An old question.")
+    noted = ada.post(parley.url(f"/api/agent/tickets/{other}/notes"), json={"text": f"Same issue as {sam}"}, timeout=10)
+    assert noted.status_code in (200, 201), noted.text
+
+    go(admin, parley, "#/data")
+    assert css(admin, "[data-nav=data]").get_attribute("aria-current") == "page"
+    assert text(admin, "#view h1") == "Data"
+    assert "parley export --email EMAIL" in text(admin, "#sec-erase")
+    # A mistyped email is refused by its field, with no question asked.
+    type_into(admin, "erase-email", "not-an-email")
+    click(admin, "[data-action=erase]")
+    wait(admin, lambda d: error_of(d, "erase-email").startswith("Enter a valid email address"), "no error by the email box")
+    assert not visible(admin, "#ask")
+
+    # (a, b) Erased after the question; the visitor's token opens nothing any more.
+    type_into(admin, "erase-email", sam)
+    click(admin, "[data-action=erase]")
+    wait(admin, lambda d: visible(d, "#ask") and f"Erase everything about {sam}?" in text(d, "#ask-text"), "no question before erasing")
+    assert "This cannot be undone." in text(admin, "#ask-text")
+    click(admin, "#ask [data-action=confirm-yes]")
+    wait_status(admin, "Erased 1 conversation (")
+    result = text(admin, "#erase-result")
+    assert result.startswith("Erased 1 conversation ("), result
+    assert "1 other conversation still mentions this email" in result
+    assert text(admin, "#erase-result code") == f"parley erase --email {sam}"
+    assert error_of(admin, "erase-email") == ""
+    assert events().status_code == 404
+    click(admin, "#erase-result [data-action=copy-erase-command]")
+    wait(admin, lambda d: text(d, "#erase-result [data-action=copy-erase-command]") == "Copied", "Copy never said copied")
+
+    # (c) A chat closed by an agent, listed by Preview with a far-future date and removed after the question.
+    closed = ada.post(parley.url(f"/api/agent/tickets/{other}/close"), json={}, timeout=10)
+    assert closed.status_code == 201, closed.text
+    assert list((parley.data / "tickets").glob(f"*/{other}.jsonl")), "the closed chat has no log file"
+    expected = ada.post(parley.url("/api/admin/purge"), json={"closedBefore": "2999-01-01", "dryRun": True}, timeout=10).json()["tickets"]
+    assert other in expected
+    n = len(expected)
+    word = "conversation" if n == 1 else "conversations"
+    assert not enabled(admin, "purge")
+    set_date(admin, "purge-before", "2999-01-01")
+    click(admin, "[data-action=purge-preview]")
+    wait(admin, lambda d: text(d, "#purge-result").startswith(f"{n} closed {word}"), f"Preview never counted {n}")
+    assert "last closed before January 1, 2999" in text(admin, "#purge-result")
+    wait(admin, lambda d: enabled(d, "purge"), "Remove them stayed disabled after the preview")
+    # Another date: Remove waits for its own Preview.
+    set_date(admin, "purge-before", "2998-01-01")
+    assert not enabled(admin, "purge") and not visible(admin, "#purge-result")
+    set_date(admin, "purge-before", "2999-01-01")
+    assert not enabled(admin, "purge")
+    click(admin, "[data-action=purge-preview]")
+    wait(admin, lambda d: enabled(d, "purge"), "Remove them stayed disabled after the second preview")
+    click(admin, "[data-action=purge]")
+    wait(admin, lambda d: visible(d, "#ask") and f"Remove {n} {word} closed before" in text(d, "#ask-text"), "no question before removing")
+    click(admin, "#ask [data-action=confirm-yes]")
+    wait_status(admin, f"Removed {n} {word} (")
+    assert text(admin, "#purge-result").startswith(f"Removed {n} {word} (")
+    assert not list((parley.data / "tickets").glob(f"*/{other}.jsonl")), "the removed chat's log is still there"
+    wait(admin, lambda d: not enabled(d, "purge"), "Remove them stayed enabled after the removal")
+    # Nothing left: the next Preview says so and Remove stays off.
+    click(admin, "[data-action=purge-preview]")
+    wait(admin, lambda d: text(d, "#purge-result") == "No closed conversation before January 1, 2999.", "an empty preview was not said")
+    assert not enabled(admin, "purge")
+
+
+# --- 10. the README's picture ----------------------------------------------------------------------
 
 @pytest.mark.skipif(os.environ.get("PARLEY_SCREENSHOTS") != "1", reason="PARLEY_SCREENSHOTS=1 saves docs/admin-widget.png")
 def test_screenshot_of_the_widget_editor(admin, parley):

@@ -225,7 +225,12 @@ def test_gnu_tar_reads_our_backups_and_restore_reads_a_gnu_tar_of_a_live_folder(
     for f in manifest["files"]:
         assert (out / "data" / f["path"]).stat().st_size == f["size"]
 
-    # A plain tar of the folder while the server runs (what a cron line with tar does).
+    # Private: it holds the secret and every conversation.
+    assert archive.stat().st_mode & 0o777 == 0o600
+
+    # A plain tar of the folder while the server runs (what a cron line with tar does); a
+    # replacement's temp file caught mid-write is left out, not a reason to refuse the archive.
+    (server.data / "config" / "widgets" / ".demo.json.123.456.tmp").write_text("{")
     requests.post(server.url(f"/api/tickets/{ticket}/messages"), json={"id": "c2", "text": "second"},
                   headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT).raise_for_status()
     plain = tmp_path / "plain.tgz"
@@ -233,7 +238,8 @@ def test_gnu_tar_reads_our_backups_and_restore_reads_a_gnu_tar_of_a_live_folder(
     restored = tmp_path / "from-gnu"
     r = parley(server, "restore", str(plain), "--data", str(restored))
     assert r.returncode == 0, r.stderr
-    assert "no manifest" in r.stdout
+    assert "no manifest" in r.stdout and "left out" in r.stdout
+    assert not (restored / "config" / "widgets" / ".demo.json.123.456.tmp").exists()
     assert ticket_texts(restored)[ticket] >= {"first", "second"}
     assert parley(server, "check", "--data", str(restored)).returncode == 0
 
@@ -257,6 +263,8 @@ def test_export_then_erase_leaves_no_trace_of_the_email_and_the_server_still_sta
     with _running_server(root, env=ENV) as server:
         mine = [start_ticket(server, email, f"my question {i}") for i in range(2)]
         other, other_token = start_ticket(server, "someone@example.com", "unrelated")
+        # Someone else whose address contains Erin's: untouched by her erase.
+        neighbour, _ = start_ticket(server, "kerin.erase@example.com", "not erin")
         attachment = upload(server, *mine[0], png(seed=7), "photo.png")
         # An agent's note elsewhere mentions the email; the visitor is also saved as a contact.
         added = server.cli("agent", "add", "ann@shop.example", "--name", "Ann", "--role", "admin", "--password-stdin",
@@ -289,9 +297,10 @@ def test_export_then_erase_leaves_no_trace_of_the_email_and_the_server_still_sta
     erase = subprocess.run([str(binary), "erase", "--email", email, "--data", str(data)], capture_output=True, text=True, timeout=60)
     assert erase.returncode == 0, erase.stderr
     assert erase.stdout.startswith("erased 2 tickets")
-    grep = subprocess.run(["grep", "-rli", email.lower(), str(data)], capture_output=True, text=True)
+    grep = subprocess.run(["grep", "-rliw", email.lower(), str(data)], capture_output=True, text=True)
     assert grep.stdout == "", f"the email is still in: {grep.stdout}"
     assert not (data / "attachments" / mine[0][0]).exists()
+    assert "kerin.erase@example.com" in next(data.glob(f"tickets/*/{neighbour}.jsonl")).read_text()
     audit = (data / "config" / "audit.jsonl").read_text()
     assert '"action":"erased"' in audit
     check = subprocess.run([str(binary), "check", "--data", str(data)], capture_output=True, text=True, timeout=60)

@@ -45,7 +45,7 @@ test('loads as globalThis.ParleyAdminCore in an empty context; loading it twice 
   for (const f of ['lines', 'int', 'isColor', 'isCode', 'isDate', 'isOrigin', 'parseRange', 'pathShows', 'slug', 'ruleId', 'hex',
     'toMB', 'fromMB', 'move', 'embedCode', 'identityCode', 'detail', 'fromWidget', 'toWidget', 'check', 'localField',
     'conditionNeeds', 'actionNeeds', 'checkRules', 'checkTeams', 'checkInbox', 'fileSize', 'canon', 'sameWidget', 'masked',
-    'hasDefaultPort', 'barState']) {
+    'hasDefaultPort', 'barState', 'plural', 'count', 'shellArg', 'eraseResult', 'purgeFound', 'purgeAsk', 'purgeDone', 'purgeButtons']) {
     assert.equal(typeof a[f], 'function', f);
   }
   const toWidget = a.toWidget;
@@ -513,4 +513,79 @@ test('the audit log names every action the server writes (also the invite link a
     assert.ok(m, action + ' has no label');
     assert.ok(T.en[m[1]] && T.fr[m[1]], m[1]);
   }
+});
+
+// --- the Data page: erase a visitor, remove old conversations ---------------------------------------------------
+
+/** A [key, vars] in words, as admin.js's say() does it (a var that is itself [key, vars] first). */
+const say = (lang, e) => {
+  const vars = {};
+  for (const [k, v] of Object.entries(e[1] || {})) vars[k] = Array.isArray(v) ? say(lang, v) : v;
+  assert.ok(e[0] in T[lang], `no text ${e[0]} in ${lang}`);
+  return T[lang][e[0]].replace(/\{(\w+)\}/g, (_, k) => (vars[k] != null ? String(vars[k]) : ''));
+};
+
+test('counts: English is singular for 1 only, French for 0 and 1', () => {
+  assert.deepEqual([0, 1, 2, 5].map((n) => A.plural(n, 'en')), ['other', 'one', 'other', 'other']);
+  assert.deepEqual([0, 1, 2, 5].map((n) => A.plural(n, 'fr')), ['one', 'one', 'other', 'other']);
+  assert.deepEqual(plain(A.count('files', 3, 'en')), ['files_other', { n: 3 }]);
+  assert.equal(say('en', A.count('files', 1, 'en')), '1 file');
+  assert.equal(say('fr', A.count('files', 0, 'fr')), '0 fichier');
+});
+
+test('the erase answer in words: conversations and files counted, the contact entry, the mentions left and their command', () => {
+  const words = (body, email, lang) => { const r = A.eraseResult(body, email, lang); return plain({ lines: r.lines.map((l) => say(lang, l)), command: r.command }); };
+  assert.deepEqual(words({ tickets: 1, files: 1, contact: false, mentionedElsewhere: 0 }, 'sam@example.com', 'en'),
+    { lines: ['Erased 1 conversation (1 file).'], command: null });
+  assert.deepEqual(words({ tickets: 3, files: 0, contact: true, mentionedElsewhere: 0 }, 'sam@example.com', 'en'),
+    { lines: ['Erased 3 conversations (0 files) and the contact entry.'], command: null });
+  assert.deepEqual(words({ tickets: 2, files: 5, contact: true, mentionedElsewhere: 1 }, 'sam@example.com', 'fr'), {
+    lines: ['2 conversations effacées (5 fichiers), ainsi que la fiche de contact.',
+      '1 autre conversation mentionne encore cet e-mail (par exemple dans la note d’un agent). Pour effacer aussi ces mentions, arrêtez le serveur et lancez :'],
+    command: 'parley erase --email sam@example.com' });
+  assert.deepEqual(words({ tickets: 0, files: 0, contact: false, mentionedElsewhere: 2 }, 'sam@example.com', 'en'), {
+    lines: ['No conversation was opened with sam@example.com.',
+      '2 other conversations still mention this email (for example in an agent’s note). To remove those mentions too, stop the server and run:'],
+    command: 'parley erase --email sam@example.com' });
+  assert.deepEqual(words({ tickets: 0, files: 0, contact: true, mentionedElsewhere: 0 }, 'sam@example.com', 'fr'),
+    { lines: ['Aucune conversation n’a été ouverte avec sam@example.com.', 'La fiche de contact a été effacée.'], command: null });
+  // an answer missing counts (or with odd ones) says 0, never "undefined"
+  assert.deepEqual(words({}, 'x@y.example', 'en'), { lines: ['No conversation was opened with x@y.example.'], command: null });
+});
+
+test('the command to copy quotes an email a shell would read otherwise', () => {
+  assert.equal(A.shellArg('sam.o+shop@example.com'), 'sam.o+shop@example.com');
+  assert.equal(A.shellArg("o'neil@example.com"), "'o'\\''neil@example.com'");
+  assert.equal(A.shellArg('a$b@example.com'), "'a$b@example.com'");
+  assert.equal(A.eraseResult({ tickets: 1, files: 1, contact: false, mentionedElsewhere: 1 }, "o'neil@example.com", 'en').command,
+    "parley erase --email 'o'\\''neil@example.com'");
+});
+
+test('removing old conversations: the preview, the question and the result in words', () => {
+  assert.equal(say('en', A.purgeFound(['a', 'b'], '1 January 2030', 'en')), '2 closed conversations were last closed before 1 January 2030.');
+  assert.equal(say('en', A.purgeFound(['a'], '1 January 2030', 'en')), '1 closed conversation was last closed before 1 January 2030.');
+  assert.equal(say('en', A.purgeFound([], '1 January 2030', 'en')), 'No closed conversation before 1 January 2030.');
+  assert.equal(say('fr', A.purgeFound([], '1 janvier 2030', 'fr')), 'Aucune conversation fermée avant le 1 janvier 2030.');
+  assert.equal(say('fr', A.purgeFound(['a', 'b', 'c'], '1 janvier 2030', 'fr')),
+    '3 conversations ont été fermées pour la dernière fois avant le 1 janvier 2030.');
+  assert.equal(say('en', A.purgeAsk(4, '1 January 2030', 'en')),
+    'Remove 4 conversations closed before 1 January 2030, with their files? This cannot be undone.');
+  assert.equal(say('fr', A.purgeAsk(1, '1 janvier 2030', 'fr')),
+    'Supprimer 1 conversation fermée avant le 1 janvier 2030, avec ses fichiers ? Cette action est irréversible.');
+  assert.equal(say('en', A.purgeDone({ tickets: ['a', 'b'], files: 1, dryRun: false }, 'en')), 'Removed 2 conversations (1 file).');
+  assert.equal(say('fr', A.purgeDone({ tickets: ['a'], files: 3, dryRun: false }, 'fr')), '1 conversation supprimée (3 fichiers).');
+});
+
+test('Remove is on only after a Preview of the date still typed that found some, and never while a call runs', () => {
+  const p = { date: '2030-01-01', count: 2 };
+  assert.deepEqual(plain(A.purgeButtons({ busy: false, date: '2030-01-01', previewed: null })), { preview: true, remove: false });
+  assert.deepEqual(plain(A.purgeButtons({ busy: false, date: '2030-01-01', previewed: p })), { preview: true, remove: true });
+  assert.deepEqual(plain(A.purgeButtons({ busy: true, date: '2030-01-01', previewed: p })), { preview: false, remove: false });
+  assert.deepEqual(plain(A.purgeButtons({ busy: false, date: '2030-02-01', previewed: p })), { preview: true, remove: false }, 'another date');
+  assert.deepEqual(plain(A.purgeButtons({ busy: false, date: '2030-01-01', previewed: { date: '2030-01-01', count: 0 } })),
+    { preview: true, remove: false }, 'nothing to remove');
+});
+
+test('a date the server refused for the removal is said in our words', () => {
+  assert.deepEqual(plain(A.localField('closedBefore', '2030-02-31')), ['errDate']);
 });
