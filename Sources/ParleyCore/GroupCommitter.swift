@@ -64,6 +64,9 @@ public final class GroupCommitter: @unchecked Sendable {
     private var stopping = false
     private let calls: SyncCalls
     private let statsBox = Mutex(CommitStats())
+    /// Called after every batch with its record count and how long its write and sync took
+    /// (the server's metrics); never while a lock of the committer is held.
+    public let batchObserver = Mutex<(@Sendable (Int, UInt64) -> Void)?>(nil)
 
     /// Syncs every file each batch touched (no journal).
     public convenience init(calls: SyncCalls = .live) {
@@ -191,6 +194,7 @@ public final class GroupCommitter: @unchecked Sendable {
                 $0.batches += 1; $0.records += batch.count
                 $0.largestBatch = max($0.largestBatch, batch.count); $0.syncNanos += elapsed
             }
+            batchObserver.withLock { $0 }?(batch.count, elapsed)
             if let failure {
                 condition.lock(); poison = failure; condition.unlock()
                 for e in batch { e.handle.complete(.failure(ParleyError.storeUnavailable(failure))) }

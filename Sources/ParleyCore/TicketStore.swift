@@ -90,6 +90,8 @@ public final class TicketStore: Sendable {
     }
 
     public var commitStats: CommitStats { committer.stats }
+    /// See `GroupCommitter.batchObserver`.
+    public func observeBatches(_ f: @escaping @Sendable (Int, UInt64) -> Void) { committer.batchObserver.withLock { $0 = f } }
     /// Why writes are refused (after a failed write or sync), or nil when the store is healthy.
     public var unavailableReason: String? { committer.poisonReason }
 

@@ -309,10 +309,8 @@ struct AdminController {
     }
 
     /// The invite link for `agent`, on the host the admin is using.
-    func inviteLink(_ agent: Agent, _ request: Request) -> String {
-        let host = request.head.authority ?? "\(services.settings.host):\(services.settings.port)"
-        let https = request.uri.scheme == .https || request.headers[.forwardedProto] == "https"
-        return "\(https ? "https" : "http")://\(host)/setup?invite=" + InviteToken.make(agent: agent, secret: services.secret)
+    func inviteLink(_ agent: Agent, _ request: Request, _ context: ParleyContext) -> String {
+        services.baseURL(request, context) + "/setup?invite=" + InviteToken.make(agent: agent, secret: services.secret)
     }
 
     /// The agent named in the path, or 404.
@@ -336,7 +334,7 @@ struct AdminController {
                                 widgets: body.widgets ?? [], teams: body.teams ?? [])
         }
         await record(me, "agent.add", a.email, ["role": a.role.rawValue, "invite": body.password?.nilIfEmpty == nil ? "yes" : "no"])
-        let invite = a.passwordHash.isEmpty ? inviteLink(a, request) : nil
+        let invite = a.passwordHash.isEmpty ? inviteLink(a, request, context) : nil
         return try Self.json(AgentAnswer(agent: AgentView(a), invite: invite), .created)
     }
 
@@ -371,7 +369,7 @@ struct AdminController {
         let pw = body.password?.nilIfEmpty
         let a = try await blocking { try config.resetPassword(id: id, password: pw) }
         await record(me, pw == nil ? "agent.invite" : "agent.password", a.email)
-        return try Self.json(AgentAnswer(agent: AgentView(a), invite: pw == nil ? inviteLink(a, request) : nil))
+        return try Self.json(AgentAnswer(agent: AgentView(a), invite: pw == nil ? inviteLink(a, request, context) : nil))
     }
 
     // MARK: invites (no session: the token is the credential)

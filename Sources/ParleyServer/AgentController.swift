@@ -55,8 +55,8 @@ struct AgentController {
         return (agent, t)
     }
 
-    func sessionCookie(_ value: String, request: Request, maxAge: Int) -> Cookie {
-        let secure = request.uri.scheme == .https || request.headers[.forwardedProto] == "https"
+    func sessionCookie(_ value: String, context: ParleyContext, maxAge: Int) -> Cookie {
+        let secure = context.isHTTPS
         return Cookie(name: Sessions.cookieName, value: value, maxAge: maxAge, path: "/", secure: secure, httpOnly: true, sameSite: .strict)
     }
 
@@ -86,14 +86,14 @@ struct AgentController {
         }
         guard !agent.disabled else { throw APIError(.forbidden, "account_disabled", "This account is disabled. Ask your admin.") }
         var r = JSONResponse.make { w in w.beginObject(); w.key("agent"); Self.agentJSON(agent, &w); w.endObject() }
-        r.setCookie(sessionCookie(services.sessions.create(for: agent), request: request, maxAge: Int(Sessions.lifetime)))
+        r.setCookie(sessionCookie(services.sessions.create(for: agent), context: context, maxAge: Int(Sessions.lifetime)))
         return r
     }
 
     @Sendable func logout(_ request: Request, context: ParleyContext) async throws -> Response {
         if let v = request.cookies[Sessions.cookieName]?.value { services.sessions.revoke(v, config: services.config) }
         var r = Response(status: .noContent)
-        r.setCookie(sessionCookie("", request: request, maxAge: 0))
+        r.setCookie(sessionCookie("", context: context, maxAge: 0))
         return r
     }
 
@@ -101,9 +101,12 @@ struct AgentController {
         let agent = try currentAgent(request)
         let widgets = services.config.widgets.filter { agent.canSee(widget: $0.id) }
         let inbox = services.config.inbox
+        let base = services.baseURL(request, context)
         return JSONResponse.make { w in
             w.beginObject()
             w.key("agent"); Self.agentJSON(agent, &w)
+            // Where shops load the widget from (the embed code): the public URL, or this host.
+            w.key("publicURL"); w.string(base)
             w.key("widgets"); w.beginArray()
             for x in widgets {
                 w.beginObject(); w.key("id"); w.string(x.id); w.key("name"); w.string(x.name)
@@ -155,7 +158,7 @@ struct AgentController {
         }
         try? await blocking { try services.audit.record(Changer(agent), "setup.admin", target: agent.email) }
         var r = JSONResponse.make(.created) { w in w.beginObject(); w.key("agent"); Self.agentJSON(agent, &w); w.endObject() }
-        r.setCookie(sessionCookie(services.sessions.create(for: agent), request: request, maxAge: Int(Sessions.lifetime)))
+        r.setCookie(sessionCookie(services.sessions.create(for: agent), context: context, maxAge: Int(Sessions.lifetime)))
         return r
     }
 

@@ -19,7 +19,8 @@ public func buildApplication(services: ParleyServices, onRunning: (@Sendable (In
             logger.notice("parley is listening", metadata: ["url": "http://\(settings.host):\(port)/", "port": "\(port)"])
             if let token = services.setupToken {
                 let host = settings.host == "0.0.0.0" || settings.host == "::" ? "localhost" : settings.host
-                logger.notice("no admin yet: create the first admin at http://\(host):\(port)/setup?token=\(token)")
+                let base = settings.publicURL ?? "\(settings.tls ? "https" : "http")://\(host):\(port)"
+                logger.notice("no admin yet: create the first admin at \(base)/setup?token=\(token)")
             }
             await onRunning?(port)
         },
@@ -32,11 +33,12 @@ public func buildApplication(services: ParleyServices, onRunning: (@Sendable (In
 /// Middleware and route groups.
 public func buildRouter(services: ParleyServices) -> Router<ParleyContext> {
     let router = Router(context: ParleyContext.self)
-    router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: ForwardedMiddleware(trusted: services.settings.trustedProxies, tls: services.settings.tls))
+    router.add(middleware: RequestLogMiddleware(metrics: services.metrics))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: VisitorCORSMiddleware(services: services))
     router.add(middleware: TusHeaderMiddleware())
-    router.add(middleware: AgentOriginMiddleware())
+    router.add(middleware: AgentOriginMiddleware(publicURL: services.settings.publicURL))
     router.add(middleware: AssetMiddleware(assets: services.assets))
 
     router.get("healthz") { _, _ -> Response in
@@ -44,6 +46,11 @@ public func buildRouter(services: ParleyServices) -> Router<ParleyContext> {
             throw APIError(.serviceUnavailable, "store_unavailable", "The store refuses writes: \(reason)")
         }
         return JSONResponse.make { w in w.beginObject(); w.key("status"); w.string("ok"); w.endObject() }
+    }
+    // Prometheus text format; no personal data in any label.
+    router.get("metrics") { _, _ -> Response in
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: services.metrics.render(services))))
     }
     // The API's description, kept true by a test that compares it with these routes.
     router.get("api/openapi.json") { _, _ -> Response in
@@ -209,10 +216,12 @@ struct TusHeaderMiddleware: RouterMiddleware {
 /// (SameSite=Strict cookies already keep the session out of them).
 struct AgentOriginMiddleware: RouterMiddleware {
     typealias Context = ParleyContext
+    /// Behind a proxy that rewrites `Host`, the public URL is our origin too.
+    let publicURL: String?
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
         if path.hasPrefix("/api/agent/") || path.hasPrefix("/api/admin/") || path.hasPrefix("/api/test/") || path == "/api/setup" || path == "/api/invite",
-           let origin = request.headers[.origin], !isSameOrigin(origin, request) {
+           let origin = request.headers[.origin], !isSameOrigin(origin, request), origin.lowercased() != publicURL?.lowercased() {
             throw APIError(.forbidden, "origin_not_allowed", "The agent API only accepts calls from its own pages.")
         }
         return try await next(request, context)
@@ -229,6 +238,7 @@ func isSameOrigin(_ origin: String, _ request: Request) -> Bool {
 /// One log line per request: method, path (no query: it may hold a token), status, duration.
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = ParleyContext
+    let metrics: ParleyMetrics
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         do {
@@ -241,7 +251,10 @@ struct RequestLogMiddleware: RouterMiddleware {
         }
     }
     private func log(_ request: Request, _ context: Context, _ status: Int, _ start: ContinuousClock.Instant) {
-        let ms = (ContinuousClock.now - start).components
+        let elapsed = ContinuousClock.now - start
+        // The route pattern, never the path itself (it holds ticket ids); assets and 404s share one label.
+        metrics.request(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: status, duration: elapsed)
+        let ms = elapsed.components
         let millis = Double(ms.seconds) * 1000 + Double(ms.attoseconds) / 1e15
         context.logger.info("request", metadata: [
             "method": "\(request.method.rawValue)", "path": "\(request.uri.path)",

@@ -77,4 +77,5 @@ extension HTTPField.Name {
     static let lastEventID = HTTPField.Name("Last-Event-ID")!
     static let accelBuffering = HTTPField.Name("X-Accel-Buffering")!
     static let forwardedProto = HTTPField.Name("X-Forwarded-Proto")!
+    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
 }

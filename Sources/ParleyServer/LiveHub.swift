@@ -54,6 +54,8 @@ final class LiveHub: Sendable {
     /// Streams cut off for being slow, since start.
     var cutOffCount: Int { state.withLock { $0.cutOff } }
     var streamCount: Int { state.withLock { $0.subscribers.count } }
+    /// Open streams: (visitors', agents').
+    var streamCounts: (visitor: Int, agent: Int) { state.withLock { s in (s.subscribers.count - s.agentSubscribers.count, s.agentSubscribers.count) } }
     /// Agents with a live stream open (the "no agent online" rule uses this).
     var onlineAgents: Set<String> { state.withLock { s in Set(s.agentSubscribers.compactMap { s.subscribers[$0]?.agentID }) } }
 

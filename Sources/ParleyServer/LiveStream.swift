@@ -67,9 +67,16 @@ enum SSE {
                     try await writer.write(ByteBuffer(string: ": ping\n\n"))
                 }
             }
+            try await writer.write(ByteBuffer(string: SSE.goingAway))
             try await writer.finish(nil)
         })
     }
+
+    /// The last lines of a stream the server ends (a shutdown, a restart): the browser waits a
+    /// little longer before it reconnects, so it finds the next server up, and resumes from
+    /// its `Last-Event-ID`.
+    static let goingAway = "retry: \(restartRetryMillis)\n: the server is restarting; reconnect later\n\n"
+    static let restartRetryMillis = 5000
 
     /// The agent's stream: every event of every ticket the agent may see, as
     /// `{"ticket":summary,"event":event}`, with ids `boot.n`; a resume that cannot be served gets
@@ -121,6 +128,7 @@ enum SSE {
                     try await writer.write(ByteBuffer(string: ": ping\n\n"))
                 }
             }
+            try await writer.write(ByteBuffer(string: SSE.goingAway))
             try await writer.finish(nil)
         })
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import Logging
 import ParleyCore
 import Synchronization
@@ -19,6 +20,13 @@ public struct ServerSettings: Sendable {
     public var rateLimits = true
     /// `POST /api/bench/noop`, used by `make bench` to price durability.
     public var benchEndpoints = false
+    /// The address the shop and the agents use (`https://chat.example.com`), behind a proxy:
+    /// links (invites, setup) and the embed code use it. Nil: the request's own host.
+    public var publicURL: String?
+    /// Peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
+    public var trustedProxies: Set<String> = ["127.0.0.1", "::1"]
+    /// TLS is served by parley itself (`--tls-cert`).
+    public var tls = false
     /// `POST /api/test/clock`: tests set the time opening hours are judged by.
     public var testClock = false
     /// Items a live stream may lag behind before it is cut off.
@@ -43,6 +51,7 @@ public final class ParleyServices: Sendable {
     public let uploads: UploadStore
     public let contacts: ContactStore
     public let audit: AuditLog
+    public let metrics = ParleyMetrics()
     let sniffer: MimeSniffer
     let hub: LiveHub
     let assets: AssetStore
@@ -70,6 +79,11 @@ public final class ParleyServices: Sendable {
         self.hub = hub
         store = try TicketStore(layout: layout, logger: logger, syncCalls: syncCalls,
                                 observer: { summary, events in hub.publish(summary, events) })
+        let metrics = self.metrics
+        store.observeBatches { records, nanos in
+            metrics.syncLatency.recordNanoseconds(Int64(nanos))
+            metrics.batchSize.record(Double(records))
+        }
         let started = Date()
         let report = try store.load()
         logger.notice("loaded tickets", metadata: [
@@ -85,6 +99,13 @@ public final class ParleyServices: Sendable {
         assets = AssetStore(root: settings.publicDirectory)
         limiter = RateLimiter(enabled: settings.rateLimits)
         sessions = Sessions(secret: secret)
+    }
+
+    /// The base of links given out: the public URL, else the scheme and host the request used.
+    func baseURL(_ request: Request, _ context: ParleyContext) -> String {
+        if let u = settings.publicURL { return u }
+        let host = request.head.authority ?? "\(settings.host):\(settings.port)"
+        return "\(context.isHTTPS ? "https" : "http")://\(host)"
     }
 
     /// The time opening hours are judged by: now, unless a test set the clock.

@@ -310,6 +310,7 @@ struct UploadController {
                 }
                 try await blocking { try buffer.withUnsafeReadableBytes { try Durable.writeAll(fd: fd, bytes: $0, path: path) } }
                 written += buffer.readableBytes
+                services.metrics.uploadBytes.increment(by: Int64(buffer.readableBytes))
             }
         } catch {
             // A client that went away keeps what arrived: it resumes from HEAD's offset.

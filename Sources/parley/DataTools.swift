@@ -13,7 +13,7 @@ struct BackupCommand: ParsableCommand {
 
     func run() throws {
         let report: Backup.Report
-        do { report = try Backup.create(layout: DataLayout(root: dataOptions.data), to: file) } catch { throw fail("\(error)") }
+        do { report = try Backup.create(layout: DataLayout(root: dataOptions.path()), to: file) } catch { throw fail("\(error)") }
         for m in report.missingAttachments { FileHandle.standardError.write(Data("parley: warning: attachment \(m) is named by a ticket but missing from the data folder\n".utf8)) }
         print("backup \(file): \(report.files) files, \(report.bytes) bytes, \(String(format: "%.2f", report.seconds)) s")
     }
@@ -32,8 +32,8 @@ struct RestoreCommand: ParsableCommand {
 
     func run() throws {
         let report: Restore.Report
-        do { report = try Restore.run(archive: file, into: dataOptions.data, force: force) } catch { throw fail("\(error)") }
-        var line = "restored \(report.files) files (\(report.bytes) bytes) into \(dataOptions.data)"
+        do { report = try Restore.run(archive: file, into: dataOptions.path(), force: force) } catch { throw fail("\(error)") }
+        var line = "restored \(report.files) files (\(report.bytes) bytes) into \(dataOptions.path())"
         line += report.verified ? ", every file matching the backup's manifest" : " (no manifest: a plain archive; the server's start-up recovery cuts any torn line)"
         if report.skipped > 0 { line += "; left out \(report.skipped) unfinished uploads, quarantined or cached files" }
         if let aside = report.keptAside { line += "; the previous folder is kept at \(aside)" }
@@ -54,7 +54,7 @@ struct ExportCommand: ParsableCommand {
         let safe = email.lowercased().map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" }
         let file = out ?? "parley-export-\(String(safe)).zip"
         do {
-            let r = try DataTools.export(layout: DataLayout(root: dataOptions.data), email: email, to: file)
+            let r = try DataTools.export(layout: DataLayout(root: dataOptions.path()), email: email, to: file)
             print("exported \(r.tickets) tickets and \(r.attachments) attachments to \(r.file)")
         } catch { throw fail("\(error)") }
     }
@@ -82,7 +82,7 @@ struct EraseCommand: ParsableCommand {
     @Option(help: "The visitor's email.") var email: String
 
     func run() throws {
-        let r = try withFolderLock(dataOptions.data) { try DataTools.erase(layout: $0, email: email) }
+        let r = try withFolderLock(dataOptions.path()) { try DataTools.erase(layout: $0, email: email) }
         print("erased \(r.tickets.count) tickets (\(r.files) files)" + (r.redacted > 0 ? "; the email was removed from \(r.redacted) other logs" : ""))
     }
 }
@@ -102,7 +102,7 @@ struct PurgeCommand: ParsableCommand {
                 ?? Timestamp.parse(closedBefore + "T00:00:00.000Z") else {
             throw fail("--closed-before takes a date like 2026-01-31 (or 2026-01-31T12:00:00Z)")
         }
-        let r = try withFolderLock(dataOptions.data) { try DataTools.purge(layout: $0, closedBefore: date, dryRun: dryRun) }
+        let r = try withFolderLock(dataOptions.path()) { try DataTools.purge(layout: $0, closedBefore: date, dryRun: dryRun) }
         if dryRun {
             for id in r.tickets { print(id) }
             print("would remove \(r.tickets.count) tickets closed before \(Timestamp.format(date))")

@@ -18,8 +18,13 @@ struct Parley: AsyncParsableCommand {
 
 /// Options every subcommand shares.
 struct DataOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Data folder (env PARLEY_DATA).", valueName: "dir"))
-    var data: String = ProcessInfo.processInfo.environment["PARLEY_DATA"] ?? "./data"
+    @Option(name: .long, help: ArgumentHelp("Data folder (env PARLEY_DATA; default ./data).", valueName: "dir"))
+    var data: String?
+
+    /// The folder: the flag, else PARLEY_DATA, else `fallback` (serve's config file), else ./data.
+    func path(fallback: String? = nil) -> String {
+        data ?? ProcessInfo.processInfo.environment["PARLEY_DATA"] ?? fallback ?? "./data"
+    }
 }
 
 /// Prints one line to stderr and exits non-zero: how the CLI reports errors.
@@ -29,42 +34,118 @@ func fail(_ message: String) -> ExitCode {
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Serve the widget, the inbox and the API (the default).")
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the widget, the inbox and the API (the default).",
+        discussion: """
+        Every option can also come from the environment (PARLEY_HOST, PARLEY_PORT…, named below) and from a \
+        config file (--config, env PARLEY_CONFIG): lines `key = value` with the option's name as key \
+        (`port = 8080`, `public-url = https://chat.example.com`), `#` starts a comment. A flag wins over \
+        the environment, which wins over the file, which wins over the default.
+        """)
 
     @OptionGroup var dataOptions: DataOptions
-    @Option(help: "Address to listen on (env PARLEY_HOST).")
-    var host: String = ProcessInfo.processInfo.environment["PARLEY_HOST"] ?? "127.0.0.1"
-    @Option(help: "Port to listen on (env PARLEY_PORT).")
-    var port: Int = Int(ProcessInfo.processInfo.environment["PARLEY_PORT"] ?? "") ?? 8080
-    @Option(help: ArgumentHelp("Folder of the web pages (env PARLEY_PUBLIC).", valueName: "dir"))
-    var `public`: String = ProcessInfo.processInfo.environment["PARLEY_PUBLIC"] ?? "./Public"
-    @Option(help: "Seconds before an idle or stalled connection is closed.")
-    var idleTimeout: Double = 30
-    @Option(help: "Seconds between heartbeats on live streams.")
-    var heartbeat: Double = 15
+    @Option(help: ArgumentHelp("Config file of `key = value` lines (env PARLEY_CONFIG).", valueName: "file"))
+    var config: String?
+    @Option(help: "Address to listen on (env PARLEY_HOST; default 127.0.0.1; 0.0.0.0 for every interface).")
+    var host: String?
+    @Option(help: "Port to listen on (env PARLEY_PORT; default 8080).")
+    var port: Int?
+    @Option(help: ArgumentHelp("Folder of the web pages (env PARLEY_PUBLIC; default ./Public if there is one, else Public next to the executable).", valueName: "dir"))
+    var `public`: String?
+    @Option(help: ArgumentHelp("The address shops and agents use, e.g. https://chat.example.com, for links and the embed code behind a proxy (env PARLEY_PUBLIC_URL; default: the host each request names).", valueName: "url"))
+    var publicURL: String?
+    @Option(help: ArgumentHelp("Comma-separated proxy addresses whose X-Forwarded-For/-Proto are believed (env PARLEY_TRUSTED_PROXIES; default 127.0.0.1,::1).", valueName: "ips"))
+    var trustedProxies: String?
+    @Option(help: "Seconds before an idle or stalled connection is closed (env PARLEY_IDLE_TIMEOUT; default 30).")
+    var idleTimeout: Double?
+    @Option(help: "Seconds between heartbeats on live streams (env PARLEY_HEARTBEAT; default 15).")
+    var heartbeat: Double?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error (env PARLEY_LOG_LEVEL; default info).")
+    var logLevel: String?
+    @Option(help: "Log lines as text or json, one per line on standard error (env PARLEY_LOG_FORMAT; default text).")
+    var logFormat: String?
     @Flag(help: "For tests: POST /api/test/clock sets the time opening hours are judged by. Never in production.")
     var testClock = false
-    @Option(help: "Log level: trace, debug, info, notice, warning, error (env PARLEY_LOG_LEVEL).")
-    var logLevel: String = ProcessInfo.processInfo.environment["PARLEY_LOG_LEVEL"] ?? "info"
+
+    /// `./Public` when there is one (a checkout), else the `Public` folder next to the executable
+    /// (the release folder, `dist/`, copied anywhere).
+    static func defaultPublic() -> String {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: "./Public", isDirectory: &isDir), isDir.boolValue { return "./Public" }
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            return ((exe as NSString).deletingLastPathComponent as NSString).appendingPathComponent("Public")
+        }
+        return "./Public"
+    }
+
+    /// `key = value` lines; an unknown key or a line without `=` is an error naming the line.
+    static func readConfig(_ path: String) throws -> [String: String] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw fail("cannot read the config file \(path)") }
+        let known: Set<String> = ["data", "host", "port", "public", "public-url", "trusted-proxies", "idle-timeout", "heartbeat",
+                                  "log-level", "log-format"]
+        var out: [String: String] = [:]
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?
+                .trimmingCharacters(in: .whitespaces) ?? ""
+            if line.isEmpty { continue }
+            guard let eq = line.firstIndex(of: "=") else { throw fail("\(path):\(i + 1): expected `key = value`") }
+            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            guard known.contains(key) else { throw fail("\(path):\(i + 1): unknown setting \(key) (known: \(known.sorted().joined(separator: ", ")))") }
+            out[key] = value
+        }
+        return out
+    }
 
     func run() async throws {
-        guard let level = Logger.Level(rawValue: logLevel) else { throw fail("unknown log level \(logLevel)") }
-        guard (0...65535).contains(port) else { throw fail("port must be 0–65535") }
-        guard idleTimeout > 0, heartbeat > 0 else { throw fail("--idle-timeout and --heartbeat must be positive") }
+        let env = ProcessInfo.processInfo.environment
+        let file = try (config ?? env["PARLEY_CONFIG"]).map(Self.readConfig) ?? [:]
+        /// flag, else environment, else file, else default.
+        func pick(_ flag: String?, _ envName: String, _ key: String, _ def: String) -> String {
+            flag ?? env[envName] ?? file[key] ?? def
+        }
+        func number<T: LosslessStringConvertible>(_ flag: T?, _ envName: String, _ key: String, _ def: T) throws -> T {
+            if let flag { return flag }
+            let raw = env[envName] ?? file[key]
+            guard let raw else { return def }
+            guard let v = T(raw) else { throw fail("\(key) must be a number, not \(raw) (from \(env[envName] != nil ? envName : "the config file"))") }
+            return v
+        }
+        let level = pick(logLevel, "PARLEY_LOG_LEVEL", "log-level", "info")
+        let format = pick(logFormat, "PARLEY_LOG_FORMAT", "log-format", "text")
+        guard let level = Logger.Level(rawValue: level) else { throw fail("unknown log level \(level)") }
+        guard format == "text" || format == "json" else { throw fail("the log format must be text or json, not \(format)") }
+        var settings = ServerSettings()
+        settings.dataDirectory = dataOptions.path(fallback: file["data"])
+        settings.host = pick(host, "PARLEY_HOST", "host", "127.0.0.1")
+        settings.port = try number(port, "PARLEY_PORT", "port", 8080)
+        settings.publicDirectory = pick(`public`, "PARLEY_PUBLIC", "public", Self.defaultPublic())
+        settings.idleTimeoutSeconds = try number(idleTimeout, "PARLEY_IDLE_TIMEOUT", "idle-timeout", 30.0)
+        settings.heartbeatSeconds = try number(heartbeat, "PARLEY_HEARTBEAT", "heartbeat", 15.0)
+        if let url = publicURL ?? env["PARLEY_PUBLIC_URL"] ?? file["public-url"] {
+            guard let u = URL(string: url), let scheme = u.scheme, ["http", "https"].contains(scheme), u.host != nil,
+                  u.query == nil, u.path.isEmpty || u.path == "/" else {
+                throw fail("the public URL must look like https://chat.example.com (no path), not \(url)")
+            }
+            settings.publicURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+        }
+        let proxies = pick(trustedProxies, "PARLEY_TRUSTED_PROXIES", "trusted-proxies", "127.0.0.1,::1")
+        settings.trustedProxies = Set(proxies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        guard (0...65535).contains(settings.port) else { throw fail("port must be 0–65535") }
+        guard settings.idleTimeoutSeconds > 0, settings.heartbeatSeconds > 0 else { throw fail("idle-timeout and heartbeat must be positive") }
+        let json = format == "json"
         LoggingSystem.bootstrap { label in
+            if json {
+                var h = JSONLogHandler(label: label)
+                h.logLevel = level
+                return h
+            }
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = level
             return h
         }
         let logger = Logger(label: "parley")
-        var settings = ServerSettings()
-        settings.dataDirectory = dataOptions.data
-        settings.host = host
-        settings.port = port
-        settings.publicDirectory = `public`
-        settings.idleTimeoutSeconds = idleTimeout
-        settings.heartbeatSeconds = heartbeat
-        let env = ProcessInfo.processInfo.environment
         settings.rateLimits = env["PARLEY_RATE_LIMITS"] != "off"
         settings.benchEndpoints = env["PARLEY_BENCH"] == "1"
         settings.testClock = testClock
@@ -81,6 +162,7 @@ struct Serve: AsyncParsableCommand {
             throw fail("\(error)")
         }
         services.shutdown()
+        logger.notice("stopped", metadata: ["reason": "signal"])
     }
 
     /// Each open ticket keeps its log open: allow as many files as the system lets us.
@@ -103,7 +185,7 @@ struct Check: ParsableCommand {
     func run() throws {
         let report: CheckReport
         do {
-            let layout = DataLayout(root: dataOptions.data)
+            let layout = DataLayout(root: dataOptions.path())
             // A running server holds the lock: checking a live folder would misreport (and
             // repairing it would race the server's own writes).
             let lock = try layout.lock()
@@ -132,7 +214,7 @@ struct AgentCommand: ParsableCommand {
     }
 
     static func config(_ data: DataOptions) throws -> ConfigStore {
-        do { return try ConfigStore(layout: DataLayout(root: data.data)) } catch { throw fail("\(error)") }
+        do { return try ConfigStore(layout: DataLayout(root: data.path())) } catch { throw fail("\(error)") }
     }
 
     struct Add: ParsableCommand {

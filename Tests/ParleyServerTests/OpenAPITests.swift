@@ -11,7 +11,7 @@ import Testing
         let router = buildRouter(services: env.services)
         let registered = Set(router.routes
             .map { "\($0.method.rawValue) \($0.path.description)" }
-            .filter { $0.contains(" /api/") || $0.hasSuffix(" /healthz") })
+            .filter { $0.contains(" /api/") || $0.hasSuffix(" /healthz") || $0.hasSuffix(" /metrics") })
         let data = try Data(contentsOf: URL(fileURLWithPath: RepoPaths.root + "/Public/openapi.json"))
         let doc = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect((doc["openapi"] as? String)?.hasPrefix("3.") == true)

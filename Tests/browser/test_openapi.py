@@ -20,6 +20,7 @@ from samples import png
 # Every operation the router registers (and only those): (method, path) as the document names them.
 EXPECTED_OPERATIONS = {
     ("get", "/healthz"),
+    ("get", "/metrics"),
     ("get", "/api/openapi.json"),
     ("get", "/api/widgets/{widget}/config"),
     ("post", "/api/widgets/{widget}/tickets"),
