@@ -1,6 +1,9 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import HummingbirdHTTP2
+import HummingbirdTLS
 import Logging
 import NIOCore
 import ParleyCore
@@ -10,13 +13,16 @@ import ServiceLifecycle
 public func buildApplication(services: ParleyServices, onRunning: (@Sendable (Int) async -> Void)? = nil) -> some ApplicationProtocol {
     let settings = services.settings
     let logger = services.logger
+    let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .milliseconds(Int64(settings.idleTimeoutSeconds * 1000))))
+    // With TLS: HTTP/2 for browsers that offer it (ALPN), HTTP/1.1 for the rest.
+    let server = settings.tlsConfiguration.flatMap { try? HTTPServerBuilder.http2Upgrade(tlsConfiguration: $0) } ?? http1
     var app = Application(
         router: buildRouter(services: services),
-        server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(settings.idleTimeoutSeconds * 1000)))),
+        server: server,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "parley"),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? settings.port
-            logger.notice("parley is listening", metadata: ["url": "http://\(settings.host):\(port)/", "port": "\(port)"])
+            logger.notice("parley is listening", metadata: ["url": "\(settings.tls ? "https" : "http")://\(settings.host):\(port)/", "port": "\(port)"])
             if let token = services.setupToken {
                 let host = settings.host == "0.0.0.0" || settings.host == "::" ? "localhost" : settings.host
                 let base = settings.publicURL ?? "\(settings.tls ? "https" : "http")://\(host):\(port)"
@@ -235,7 +241,8 @@ func isSameOrigin(_ origin: String, _ request: Request) -> Bool {
     return originHost.lowercased() == host.lowercased()
 }
 
-/// One log line per request: method, path (no query: it may hold a token), status, duration.
+/// One log line per request: method, route pattern, path (no query: it may hold a token; no body,
+/// so no message text), status, duration.
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = ParleyContext
     let metrics: ParleyMetrics
@@ -256,8 +263,10 @@ struct RequestLogMiddleware: RouterMiddleware {
         metrics.request(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: status, duration: elapsed)
         let ms = elapsed.components
         let millis = Double(ms.seconds) * 1000 + Double(ms.attoseconds) / 1e15
-        context.logger.info("request", metadata: [
-            "method": "\(request.method.rawValue)", "path": "\(request.uri.path)",
+        // Refusals (401, 403, 413, 429…) are warnings, server faults errors; the rest is info.
+        let level: Logger.Level = status >= 500 ? .error : [401, 403, 413, 415, 429].contains(status) ? .warning : .info
+        context.logger.log(level: level, "request", metadata: [
+            "method": "\(request.method.rawValue)", "endpoint": "\(context.endpointPath ?? "-")", "path": "\(request.uri.path)",
             "status": "\(status)", "ms": "\(String(format: "%.1f", millis))"])
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOSSL
 import Logging
 import ParleyCore
 import Synchronization
@@ -25,8 +26,11 @@ public struct ServerSettings: Sendable {
     public var publicURL: String?
     /// Peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
     public var trustedProxies: Set<String> = ["127.0.0.1", "::1"]
-    /// TLS is served by parley itself (`--tls-cert`).
-    public var tls = false
+    /// TLS served by parley itself (`--tls-cert`, `--tls-key`), with HTTP/2 offered by ALPN.
+    public var tlsConfiguration: TLSConfiguration?
+    public var tls: Bool { tlsConfiguration != nil }
+    /// Longest a graceful shutdown may take before what is left is cancelled.
+    public var shutdownTimeoutSeconds: Double = 10
     /// `POST /api/test/clock`: tests set the time opening hours are judged by.
     public var testClock = false
     /// Items a live stream may lag behind before it is cut off.

@@ -64,6 +64,12 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String?
     @Option(help: "Log lines as text or json, one per line on standard error (env PARLEY_LOG_FORMAT; default text).")
     var logFormat: String?
+    @Option(help: ArgumentHelp("TLS certificate chain, PEM (env PARLEY_TLS_CERT): serve HTTPS (and HTTP/2) without a proxy; needs --tls-key.", valueName: "file"))
+    var tlsCert: String?
+    @Option(help: ArgumentHelp("TLS private key, PEM (env PARLEY_TLS_KEY).", valueName: "file"))
+    var tlsKey: String?
+    @Option(help: "Seconds a stop (SIGTERM, SIGINT) may take to finish requests and writes before the rest is cut (env PARLEY_SHUTDOWN_TIMEOUT; default 10).")
+    var shutdownTimeout: Double?
     @Flag(help: "For tests: POST /api/test/clock sets the time opening hours are judged by. Never in production.")
     var testClock = false
 
@@ -82,7 +88,7 @@ struct Serve: AsyncParsableCommand {
     static func readConfig(_ path: String) throws -> [String: String] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw fail("cannot read the config file \(path)") }
         let known: Set<String> = ["data", "host", "port", "public", "public-url", "trusted-proxies", "idle-timeout", "heartbeat",
-                                  "log-level", "log-format"]
+                                  "log-level", "log-format", "tls-cert", "tls-key", "shutdown-timeout"]
         var out: [String: String] = [:]
         for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?
@@ -132,6 +138,14 @@ struct Serve: AsyncParsableCommand {
         }
         let proxies = pick(trustedProxies, "PARLEY_TRUSTED_PROXIES", "trusted-proxies", "127.0.0.1,::1")
         settings.trustedProxies = Set(proxies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        settings.shutdownTimeoutSeconds = try number(shutdownTimeout, "PARLEY_SHUTDOWN_TIMEOUT", "shutdown-timeout", 10.0)
+        let cert = tlsCert ?? env["PARLEY_TLS_CERT"] ?? file["tls-cert"], key = tlsKey ?? env["PARLEY_TLS_KEY"] ?? file["tls-key"]
+        switch (cert, key) {
+        case (nil, nil): break
+        case (let c?, let k?):
+            do { settings.tlsConfiguration = try loadTLS(certificate: c, key: k) } catch { throw fail("\(error)") }
+        default: throw fail("TLS needs both --tls-cert and --tls-key")
+        }
         guard (0...65535).contains(settings.port) else { throw fail("port must be 0–65535") }
         guard settings.idleTimeoutSeconds > 0, settings.heartbeatSeconds > 0 else { throw fail("idle-timeout and heartbeat must be positive") }
         let json = format == "json"
@@ -154,9 +168,8 @@ struct Serve: AsyncParsableCommand {
         do { services = try ParleyServices(settings: settings, logger: logger) } catch {
             throw fail("cannot open the data folder \(settings.dataDirectory): \(error)")
         }
-        let app = buildApplication(services: services)
         do {
-            try await app.runService()
+            try await runServer(services: services, logger: logger)
         } catch {
             services.shutdown()
             throw fail("\(error)")

@@ -176,3 +176,37 @@ def test_forwarded_headers_are_believed_only_from_trusted_proxies(tmp_path):
     assert secure_cookie([]) is True
     # Not when loopback is not a trusted proxy: anybody could claim https.
     assert secure_cookie(["--trusted-proxies", "10.9.8.7"]) is False
+
+
+def test_tls_without_a_proxy_serves_https_and_http2(tmp_path):
+    import subprocess
+    import urllib3
+    urllib3.disable_warnings()
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    root = tmp_path / "srv"
+    root.mkdir()
+    with _running_server(root, env={**ENV, "PARLEY_BCRYPT_COST": "4"}, args=["--tls-cert", str(cert), "--tls-key", str(key)]) as server:
+        base = server.base_url.replace("http://", "https://")
+        assert requests.get(base + "/healthz", verify=False, timeout=TIMEOUT).json() == {"status": "ok"}
+        # Plain HTTP on the TLS port is not served.
+        try:
+            plain = requests.get(server.base_url + "/healthz", timeout=TIMEOUT).status_code
+        except requests.RequestException:
+            plain = None
+        assert plain != 200
+        version = subprocess.run(["curl", "-sk", "--http2", "-o", "/dev/null", "-w", "%{http_version}", base + "/widget.js"],
+                                 capture_output=True, text=True, timeout=30).stdout
+        assert version == "2"
+        # Behind its own TLS, the session cookie is Secure.
+        assert server.cli("agent", "add", "ann@shop.example", "--name", "Ann", "--password-stdin",
+                          stdin="correct horse battery\n").returncode == 0
+        r = requests.post(base + "/api/agent/login", json={"email": "ann@shop.example", "password": "correct horse battery"},
+                          verify=False, timeout=TIMEOUT)
+        assert r.status_code == 200 and "secure" in r.headers["Set-Cookie"].lower()
+        assert "create the first admin at https://" in server.log()
+    # Half a TLS setup is a clear error.
+    bad = subprocess.run([str(server.binary), "serve", "--tls-cert", str(cert), "--data", str(tmp_path / "x")],
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode != 0 and "needs both --tls-cert and --tls-key" in bad.stderr
