@@ -13,9 +13,15 @@ import ServiceLifecycle
 public func buildApplication(services: ParleyServices, onRunning: (@Sendable (Int) async -> Void)? = nil) -> some ApplicationProtocol {
     let settings = services.settings
     let logger = services.logger
-    let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .milliseconds(Int64(settings.idleTimeoutSeconds * 1000))))
-    // With TLS: HTTP/2 for browsers that offer it (ALPN), HTTP/1.1 for the rest.
-    let server = settings.tlsConfiguration.flatMap { try? HTTPServerBuilder.http2Upgrade(tlsConfiguration: $0) } ?? http1
+    let idleMillis = Int64(settings.idleTimeoutSeconds * 1000)
+    let idle = Duration.milliseconds(idleMillis)
+    let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .milliseconds(idleMillis)))
+    // With TLS: HTTP/2 for browsers that offer it (ALPN), HTTP/1.1 for the rest; the same idle
+    // timeout for both (a socket that never finishes its handshake or request is closed).
+    let server = settings.tlsConfiguration.flatMap {
+        try? HTTPServerBuilder.http2Upgrade(tlsConfiguration: $0,
+                                            configuration: .init(idleTimeout: idle, streamConfiguration: .init(idleTimeout: .milliseconds(idleMillis))))
+    } ?? http1
     var app = Application(
         router: buildRouter(services: services),
         server: server,
@@ -54,8 +60,10 @@ public func buildRouter(services: ParleyServices) -> Router<ParleyContext> {
         return JSONResponse.make { w in w.beginObject(); w.key("status"); w.string("ok"); w.endObject() }
     }
     // Prometheus text format; no personal data in any label.
-    router.get("metrics") { _, _ -> Response in
-        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+    router.get("metrics") { request, _ -> Response in
+        // Exactly /metrics: a proxy rule that guards that path guards all of it.
+        guard request.uri.path == "/metrics" else { throw APIError(.notFound, "not_found", "No such page.") }
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
                  body: .init(byteBuffer: ByteBuffer(bytes: services.metrics.render(services))))
     }
     // The API's description, kept true by a test that compares it with these routes.

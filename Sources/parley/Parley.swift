@@ -73,6 +73,11 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "For tests: POST /api/test/clock sets the time opening hours are judged by. Never in production.")
     var testClock = false
 
+    static func isIPAddress(_ s: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, s, &v4) == 1 || inet_pton(AF_INET6, s, &v6) == 1
+    }
+
     /// `./Public` when there is one (a checkout), else the `Public` folder next to the executable
     /// (the release folder, `dist/`, copied anywhere).
     static func defaultPublic() -> String {
@@ -90,9 +95,10 @@ struct Serve: AsyncParsableCommand {
         let known: Set<String> = ["data", "host", "port", "public", "public-url", "trusted-proxies", "idle-timeout", "heartbeat",
                                   "log-level", "log-format", "tls-cert", "tls-key", "shutdown-timeout"]
         var out: [String: String] = [:]
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Any line ending (a file edited on Windows has \r\n, which Swift reads as one Character).
+        for (i, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?
-                .trimmingCharacters(in: .whitespaces) ?? ""
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             if line.isEmpty { continue }
             guard let eq = line.firstIndex(of: "=") else { throw fail("\(path):\(i + 1): expected `key = value`") }
             let key = line[..<eq].trimmingCharacters(in: .whitespaces)
@@ -147,7 +153,13 @@ struct Serve: AsyncParsableCommand {
         default: throw fail("TLS needs both --tls-cert and --tls-key")
         }
         guard (0...65535).contains(settings.port) else { throw fail("port must be 0–65535") }
-        guard settings.idleTimeoutSeconds > 0, settings.heartbeatSeconds > 0 else { throw fail("idle-timeout and heartbeat must be positive") }
+        for (name, v) in [("idle-timeout", settings.idleTimeoutSeconds), ("heartbeat", settings.heartbeatSeconds),
+                          ("shutdown-timeout", settings.shutdownTimeoutSeconds)] where !(v.isFinite && v > 0 && v <= 86_400) {
+            throw fail("\(name) must be a number of seconds above 0 (at most a day), not \(v)")
+        }
+        for p in settings.trustedProxies where !Self.isIPAddress(p) {
+            throw fail("trusted proxies are IP addresses (127.0.0.1, ::1, 10.0.0.2), not \(p)")
+        }
         let json = format == "json"
         LoggingSystem.bootstrap { label in
             if json {

@@ -56,6 +56,8 @@ def test_metrics_parse_as_prometheus_text_and_hold_no_personal_data(start_server
     assert samples("parley_commit_batch_records_sum")[0].value >= 4.0  # the new ticket (one write), 3 messages
     assert samples("parley_commit_sync_seconds_count")[0].value >= 1.0
     assert "parley_upload_bytes_total" in text.text
+    # Exactly /metrics (a proxy's rule for that path covers it all).
+    assert requests.get(server.url("/metrics/"), timeout=TIMEOUT).status_code == 404
     # No ids, emails or message text anywhere in the output.
     assert not TICKET_ID.search(text.text) and "example.com" not in text.text and "secret words" not in text.text
 
@@ -149,6 +151,13 @@ def test_options_come_from_flags_then_environment_then_the_config_file(tmp_path)
         root.mkdir()
         with _running_server(root, env=env, args=args) as server:
             assert setup_link_base(server) == expected
+    # Windows line endings read the same.
+    crlf = tmp_path / "crlf.conf"
+    crlf.write_bytes(b"# saved on Windows\r\npublic-url = https://crlf.example\r\n")
+    root = tmp_path / "crlf"
+    root.mkdir()
+    with _running_server(root, env={"PARLEY_CONFIG": str(crlf)}) as server:
+        assert setup_link_base(server) == "https://crlf.example"
     # A bad file is one clear line and a non-zero exit.
     config.write_text("porte = 8080\n")
     import subprocess
@@ -156,6 +165,10 @@ def test_options_come_from_flags_then_environment_then_the_config_file(tmp_path)
     bad = subprocess.run([str(binary), "serve", "--config", str(config), "--data", str(tmp_path / "x")], capture_output=True,
                          text=True, timeout=30)
     assert bad.returncode != 0 and "unknown setting porte" in bad.stderr and bad.stderr.count("\n") == 1
+    for args, message in ((["--shutdown-timeout", "inf"], "shutdown-timeout must be"), (["--idle-timeout=-1"], "idle-timeout must be"),
+                          (["--trusted-proxies", "10.0.0.0/8"], "trusted proxies are IP addresses")):
+        r = subprocess.run([str(binary), "serve", *args, "--data", str(tmp_path / "x")], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1 and message in r.stderr, r.stderr
     help_text = subprocess.run([str(binary), "serve", "--help"], capture_output=True, text=True, timeout=30).stdout
     for option in ("--public-url", "--trusted-proxies", "--config", "--log-format", "default 8080", "env PARLEY_PORT"):
         assert option in help_text

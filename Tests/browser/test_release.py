@@ -35,10 +35,12 @@ def test_the_release_links_no_swift_library():
     assert (DIST / "Public" / "widget.js").is_file() and (DIST / "Public" / "agent.html").is_file()
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="hiding the toolchain needs root and unshare")
 def test_the_release_serves_a_chat_with_the_toolchain_hidden(tmp_path):
     binary = DIST / "parley"
     assert binary.is_file(), "no dist/parley: run `make release`"
+    # Not skipped: a run that cannot hide the toolchain has not shown the release works without it.
+    probe = subprocess.run(["unshare", "--mount", "true"], capture_output=True, text=True)
+    assert probe.returncode == 0, f"hiding the toolchain needs root and mount namespaces (unshare --mount): {probe.stderr}"
     hidden = toolchain_root()
     data = tmp_path / "data"
     log = tmp_path / "server.log"
@@ -73,8 +75,6 @@ def test_the_release_serves_a_chat_with_the_toolchain_hidden(tmp_path):
                               timeout=TIMEOUT).json()["events"]
         texts = [e.get("text") for e in events if e["type"] == "message"]
         assert texts == ["Is the blue mug back?", "Yes, since Monday!"]
-        # A content-sniffed upload works too (libmagic, with its database from libmagic1).
-        assert "libmagic" not in server.log()
     finally:
         process.terminate()
         assert process.wait(timeout=20) == 0
