@@ -80,18 +80,30 @@ public enum Passwords {
 public final class ConfigStore: Sendable {
     public let layout: DataLayout
     private struct State {
-        var agents: [Agent] = []
+        var agents: [Agent] = [] { didSet { resolveAccess() } }
+        /// `agents`, each with the widgets its teams give it: what `agents` hands out, computed
+        /// when agents or teams change rather than on every call (every request reads it).
+        private(set) var resolvedAgents: [Agent] = []
         var agentsStamp: FileStamp?
         var widgets: [String: Widget] = [:]
         var inbox = InboxSettings()
         var inboxStamp: FileStamp?
-        var teams: [Team] = []
+        var teams: [Team] = [] { didSet { resolveAccess() } }
         var teamsStamp: FileStamp?
         var rules: [AutomationRule] = []
         var rulesStamp: FileStamp?
         var drafts: [String: WidgetDraft] = [:]
         /// The last history line of each widget that has one.
         var lastVersion: [String: WidgetVersion] = [:]
+
+        mutating func resolveAccess() {
+            let teams = self.teams
+            resolvedAgents = teams.isEmpty ? agents : agents.map { a in
+                var a = a
+                a.teamWidgets = teams.filter { a.teams.contains($0.id) }.flatMap(\.widgets)
+                return a
+            }
+        }
     }
     private let state = Mutex(State())
     private let writeLock = Mutex(())
@@ -440,14 +452,7 @@ public final class ConfigStore: Sendable {
     public var agents: [Agent] {
         _ = try? reloadAgentsIfChanged()
         _ = try? reloadTeamsIfChanged()
-        return state.withLock { s in
-            guard !s.teams.isEmpty else { return s.agents }
-            return s.agents.map { a in
-                var a = a
-                a.teamWidgets = s.teams.filter { a.teams.contains($0.id) }.flatMap(\.widgets)
-                return a
-            }
-        }
+        return state.withLock { $0.resolvedAgents }
     }
 
     public func agent(id: String) -> Agent? { agents.first { $0.id == id } }

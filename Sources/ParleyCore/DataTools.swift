@@ -17,17 +17,17 @@ public enum DataTools {
     /// skipped here).
     public static func scan(_ layout: DataLayout) throws -> [Found] {
         try TicketStore.logPaths(layout: layout).compactMap { path in
-            guard let contents = try? TicketLog.read(path: path), let first = contents.events.first else { return nil }
+            guard let contents = try? TicketLog.read(path: path), !contents.events.isEmpty else { return nil }
             let id = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
             var s = TicketSummary(id: id)
-            var closedAt: Date?
-            for e in contents.events {
-                s.apply(e)
-                if e.type == EventType.status { closedAt = e.status == TicketStatus.closed.rawValue ? Timestamp.parse(e.at) : nil }
-            }
-            _ = first
-            return Found(path: path, summary: s, events: contents.events, closedAt: s.status == .closed ? closedAt : nil)
+            for e in contents.events { s.apply(e) }
+            return Found(path: path, summary: s, events: contents.events, closedAt: closedAt(contents.events))
         }
+    }
+
+    /// When a ticket was last closed, if its last status change closed it.
+    public static func closedAt(_ events: [TicketEvent]) -> Date? {
+        events.last { $0.type == EventType.status }.flatMap { $0.status == TicketStatus.closed.rawValue ? Timestamp.parse($0.at) : nil }
     }
 
     public static func normalized(_ email: String) throws -> String {
@@ -118,8 +118,8 @@ public enum DataTools {
             try unlinkOrThrow(f)
             report.files += 1
         }
-        // The summary cache holds names and emails; the server rebuilds it.
-        if report.redacted > 0 || !report.tickets.isEmpty { try unlinkOrThrow(layout.summaryCache) }
+        // The summary cache holds names and emails (`remove` already dropped it if tickets went).
+        if report.redacted > 0 { try unlinkOrThrow(layout.summaryCache) }
         try dropContact(email, layout: layout)
         try AuditLog(layout: layout).record(.cli, "erased", detail: ["tickets": "\(report.tickets.count)", "files": "\(report.files)",
                                                                       "redacted": "\(report.redacted)"], now: now)

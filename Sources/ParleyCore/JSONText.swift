@@ -80,6 +80,12 @@ public enum Timestamp {
     }
 
     /// Parses the format written by `format`; nil for anything else.
+    /// What a person types for a moment: this format, any RFC 3339 time (`2026-01-31T12:00:00Z`),
+    /// or a day (`2026-01-31`, midnight UTC).
+    public static func parseLoose(_ s: String) -> Date? {
+        parse(s) ?? ISO8601DateFormatter().date(from: s) ?? parse(s + "T00:00:00.000Z")
+    }
+
     public static func parse(_ s: String) -> Date? {
         let u = Array(s.utf8)
         guard u.count == 24, u[4] == 45, u[7] == 45, u[10] == 84, u[13] == 58, u[16] == 58, u[19] == 46, u[23] == 90 else { return nil }

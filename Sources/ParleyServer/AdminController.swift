@@ -485,8 +485,7 @@ struct AdminController {
     @Sendable func purge(_ request: Request, context: ParleyContext) async throws -> Response {
         let me = try admin(request)
         let body = try await request.decodeJSON(PurgeBody.self, context: context)
-        guard let date = Timestamp.parse(body.closedBefore) ?? ISO8601DateFormatter().date(from: body.closedBefore)
-                ?? Timestamp.parse(body.closedBefore + "T00:00:00.000Z") else {
+        guard let date = Timestamp.parseLoose(body.closedBefore) else {
             throw ParleyError.invalid(["closedBefore": "Use a date like 2026-01-31."])
         }
         // Read from the files (not through the store, which would keep every log in memory).
@@ -495,9 +494,7 @@ struct AdminController {
         let ids: [String] = try await blocking {
             candidates.filter { id in
                 guard let path = layout.ticketPath(id), let log = try? TicketLog.read(path: path) else { return false }
-                let closed = log.events.last { $0.type == EventType.status }
-                    .flatMap { $0.status == TicketStatus.closed.rawValue ? Timestamp.parse($0.at) : nil }
-                return closed.map { $0 < date } ?? false
+                return DataTools.closedAt(log.events).map { $0 < date } ?? false
             }
         }
         let purged = ids.sorted()
@@ -543,7 +540,7 @@ struct AdminController {
         let body = try await request.decodeJSON(ClockBody.self, context: context)
         var date: Date?
         if let s = body.now {
-            guard let d = Timestamp.parse(s) ?? ISO8601DateFormatter().date(from: s) else {
+            guard let d = Timestamp.parseLoose(s) else {
                 throw ParleyError.invalid(["now": "Use an RFC 3339 time such as 2026-11-21T10:00:00Z."])
             }
             date = d

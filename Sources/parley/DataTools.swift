@@ -98,8 +98,7 @@ struct PurgeCommand: ParsableCommand {
     @Flag(help: "Only list what would be removed.") var dryRun = false
 
     func run() throws {
-        guard let date = Timestamp.parse(closedBefore) ?? ISO8601DateFormatter().date(from: closedBefore)
-                ?? Timestamp.parse(closedBefore + "T00:00:00.000Z") else {
+        guard let date = Timestamp.parseLoose(closedBefore) else {
             throw fail("--closed-before takes a date like 2026-01-31 (or 2026-01-31T12:00:00Z)")
         }
         let r = try withFolderLock(dataOptions.path()) { try DataTools.purge(layout: $0, closedBefore: date, dryRun: dryRun) }
